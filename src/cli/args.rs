@@ -1,0 +1,289 @@
+//! Command-line arguments (clap derive), each flag with a `GIGYA_MOCK_*` environment variable.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::gigya::params::ConflictPolicy;
+use crate::server::ServerConfig;
+
+const EXAMPLES: &str = "\
+Examples:
+  gigya-mock serve --scenarios scenarios
+  gigya-mock serve -s stubs/ -s extra.yaml --port 0
+  GIGYA_MOCK_PORT=9000 gigya-mock serve --scenarios scenarios
+  gigya-mock validate scenarios/
+  gigya-mock schema > gigya-mock.schema.json
+
+  curl -s http://127.0.0.1:8080/accounts.getAccountInfo -d UID=u-100";
+
+/// A local stand-in for the Gigya (SAP Customer Data Cloud) REST API.
+#[derive(Debug, Parser)]
+#[command(name = "gigya-mock", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Log filter for stderr: a level (error, warn, info, debug, trace) or tracing directives.
+    #[arg(
+        long,
+        global = true,
+        env = "GIGYA_MOCK_LOG_LEVEL",
+        default_value = "info"
+    )]
+    pub log_level: String,
+    /// Log line format.
+    #[arg(long, global = true, env = "GIGYA_MOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// Log line formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the Gigya API from scenario files.
+    #[command(
+        after_help = "The first line on stdout is `listening on http://<ip>:<port>`.\n\nExample:\n  gigya-mock serve --scenarios scenarios --port 0"
+    )]
+    Serve(ServeArgs),
+    /// Check scenario files and report every problem as path:line:col: message.
+    #[command(
+        after_help = "Exit status: 0 when every file is valid, 1 otherwise.\n\nExample:\n  gigya-mock validate scenarios/ extra.yaml"
+    )]
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of the scenario file format.
+    Schema,
+}
+
+/// `validate` arguments.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scenario files or directories (searched recursively for .yaml, .yml and .json).
+    #[arg(required = true, env = "GIGYA_MOCK_SCENARIOS", value_delimiter = ',')]
+    pub paths: Vec<PathBuf>,
+}
+
+/// What to do with a parameter sent in both the query string and the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ParamConflict {
+    /// The body value is used.
+    Body,
+    /// The query value is used.
+    Query,
+    /// The request is rejected with 400001.
+    Reject,
+}
+
+impl From<ParamConflict> for ConflictPolicy {
+    fn from(p: ParamConflict) -> Self {
+        match p {
+            ParamConflict::Body => ConflictPolicy::BodyWins,
+            ParamConflict::Query => ConflictPolicy::QueryWins,
+            ParamConflict::Reject => ConflictPolicy::Reject,
+        }
+    }
+}
+
+/// `serve` arguments.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Scenario files or directories; repeat the flag or separate with commas.
+    #[arg(
+        short = 's',
+        long = "scenarios",
+        env = "GIGYA_MOCK_SCENARIOS",
+        value_delimiter = ','
+    )]
+    pub scenarios: Vec<PathBuf>,
+    /// TCP port; 0 picks a free one.
+    #[arg(short, long, env = "GIGYA_MOCK_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, env = "GIGYA_MOCK_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Largest accepted request body (e.g. 1MiB, 512KiB, 65536).
+    #[arg(long, env = "GIGYA_MOCK_MAX_BODY", default_value = "1MiB", value_parser = parse_size)]
+    pub max_body: usize,
+    /// Most connections open at once.
+    #[arg(long, env = "GIGYA_MOCK_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Time a client has to send request headers (e.g. 10s, 500ms).
+    #[arg(long, env = "GIGYA_MOCK_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+    /// Time a client has to send the request body.
+    #[arg(long, env = "GIGYA_MOCK_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
+    /// How long shutdown waits for in-flight requests.
+    #[arg(long, env = "GIGYA_MOCK_SHUTDOWN_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+    /// Gigya error code for calls no stub (and no emulated method) answers.
+    #[arg(long, env = "GIGYA_MOCK_UNMATCHED_CODE", default_value_t = 403007)]
+    pub unmatched_code: u32,
+    /// Which value wins when a parameter is in both the query string and the body.
+    #[arg(long, env = "GIGYA_MOCK_PARAM_CONFLICT", value_enum, default_value_t = ParamConflict::Body)]
+    pub param_conflict: ParamConflict,
+    /// Content-Type of JSON answers.
+    #[arg(long, env = "GIGYA_MOCK_CONTENT_TYPE", default_value = crate::gigya::envelope::JSON_CONTENT_TYPE)]
+    pub content_type: String,
+    /// Do not send the `x-callid` response header.
+    #[arg(long, env = "GIGYA_MOCK_NO_X_CALLID")]
+    pub no_x_callid: bool,
+    /// Shift the mock's clock (e.g. 90s, -2m) to test clients' clock-skew handling.
+    #[arg(long, env = "GIGYA_MOCK_CLOCK_SKEW", default_value = "0s", value_parser = parse_signed_duration, allow_hyphen_values = true)]
+    pub clock_skew: i64,
+}
+
+impl ServeArgs {
+    /// The server limits these arguments ask for.
+    #[must_use]
+    pub fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            bind: self.bind,
+            port: self.port,
+            max_body: self.max_body,
+            max_connections: self.max_connections,
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            shutdown_timeout: self.shutdown_timeout,
+        }
+    }
+
+    /// The clock skew in milliseconds.
+    #[must_use]
+    pub fn clock_skew_ms(&self) -> i64 {
+        self.clock_skew
+    }
+}
+
+/// Parses `1MiB`, `512KiB`, `64KB`, `65536`.
+///
+/// # Errors
+/// Unknown units, overflow.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size such as 1MiB or 65536"))?;
+    let mult: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1024,
+        "kb" => 1000,
+        "m" | "mib" => 1024 * 1024,
+        "mb" => 1_000_000,
+        "g" | "gib" => 1024 * 1024 * 1024,
+        "gb" => 1_000_000_000,
+        other => {
+            return Err(format!(
+                "unknown size unit {other:?}; use B, KiB, MiB or GiB"
+            ));
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too large"))
+}
+
+/// Parses `10s`, `500ms`, `2m`, `1h`; a bare number is seconds.
+///
+/// # Errors
+/// Unknown units.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let ms = parse_signed_duration(s)?;
+    if ms < 0 {
+        return Err(format!("{s:?} must not be negative"));
+    }
+    Ok(Duration::from_millis(ms.unsigned_abs()))
+}
+
+/// Parses a possibly negative duration into milliseconds.
+///
+/// # Errors
+/// Unknown units.
+pub fn parse_signed_duration(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 10s or 500ms"))?;
+    let mult = match unit {
+        "ms" => 1,
+        "" | "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        other => {
+            return Err(format!(
+                "unknown duration unit {other:?}; use ms, s, m or h"
+            ));
+        }
+    };
+    let ms = n
+        .checked_mul(mult)
+        .ok_or_else(|| format!("{s:?} is too large"))?;
+    Ok(if neg { -ms } else { ms })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1MiB"), Ok(1024 * 1024));
+        assert_eq!(parse_size("64KB"), Ok(64_000));
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert!(parse_size("1XB").is_err());
+        assert!(parse_size("MiB").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("-1s").is_err());
+        assert_eq!(parse_signed_duration("-90s"), Ok(-90_000));
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn every_flag_has_an_env_var() {
+        use clap::CommandFactory;
+        let cmd = Cli::command();
+        for sub in cmd.get_subcommands() {
+            for arg in sub.get_arguments() {
+                if arg.get_id() == "help" || arg.get_id() == "version" {
+                    continue;
+                }
+                assert!(
+                    arg.get_env().is_some(),
+                    "{} --{} has no env var",
+                    sub.get_name(),
+                    arg.get_id()
+                );
+            }
+        }
+        for arg in cmd.get_arguments() {
+            if arg.get_id() == "help" || arg.get_id() == "version" {
+                continue;
+            }
+            assert!(arg.get_env().is_some(), "--{} has no env var", arg.get_id());
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! The Gigya response envelope: `callId`, `errorCode`, `statusCode`, `statusReason`, `time` and
+//! the optional fields, rendered as JSON or JSONP.
+//!
+//! Rendering writes the JSON text directly (the field order is fixed and the method data arrives
+//! pre-rendered from the scenario), so answering a stub costs a handful of small writes. The
+//! clock and the `callId` source are injected so tests and `--clock-skew` control them.
+
+use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use super::catalog::ErrorInfo;
+
+/// A source of "now" for `time`, the `Date` header, timestamps and expiries.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current time.
+    fn now(&self) -> SystemTime;
+}
+
+/// The machine clock, optionally shifted (`--clock-skew`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock {
+    skew_ms: i64,
+}
+
+impl SystemClock {
+    /// A clock shifted by `skew_ms` milliseconds (negative = behind).
+    #[must_use]
+    pub fn with_skew_ms(skew_ms: i64) -> Self {
+        Self { skew_ms }
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> SystemTime {
+        shift(SystemTime::now(), self.skew_ms)
+    }
+}
+
+/// A clock that only moves when told to; for tests.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: Mutex<SystemTime>,
+}
+
+impl ManualClock {
+    /// A clock stopped at `start`.
+    #[must_use]
+    pub fn new(start: SystemTime) -> Self {
+        Self {
+            now: Mutex::new(start),
+        }
+    }
+
+    /// A clock stopped at `secs` seconds after the Unix epoch.
+    #[must_use]
+    pub fn at_unix(secs: u64) -> Self {
+        Self::new(SystemTime::UNIX_EPOCH + Duration::from_secs(secs))
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: Duration) {
+        if let Ok(mut now) = self.now.lock() {
+            *now += by;
+        }
+    }
+
+    /// Sets the clock.
+    pub fn set(&self, to: SystemTime) {
+        if let Ok(mut now) = self.now.lock() {
+            *now = to;
+        }
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> SystemTime {
+        self.now.lock().map_or(SystemTime::UNIX_EPOCH, |n| *n)
+    }
+}
+
+fn shift(t: SystemTime, ms: i64) -> SystemTime {
+    let d = Duration::from_millis(ms.unsigned_abs());
+    if ms >= 0 {
+        t.checked_add(d).unwrap_or(t)
+    } else {
+        t.checked_sub(d).unwrap_or(t)
+    }
+}
+
+/// Where generated `callId`s come from.
+#[derive(Debug)]
+pub enum CallIds {
+    /// Random ids (the default).
+    Random,
+    /// A reproducible sequence from a seed.
+    Seeded(Mutex<fastrand::Rng>),
+}
+
+impl CallIds {
+    /// A seeded, reproducible source.
+    #[must_use]
+    pub fn seeded(seed: u64) -> Self {
+        Self::Seeded(Mutex::new(fastrand::Rng::with_seed(seed)))
+    }
+
+    /// A fresh 32-character lowercase hex id.
+    #[must_use]
+    pub fn next(&self) -> String {
+        let (a, b) = match self {
+            CallIds::Random => (fastrand::u64(..), fastrand::u64(..)),
+            CallIds::Seeded(rng) => match rng.lock() {
+                Ok(mut r) => (r.u64(..), r.u64(..)),
+                Err(_) => (fastrand::u64(..), fastrand::u64(..)),
+            },
+        };
+        format!("{a:016x}{b:016x}")
+    }
+}
+
+/// Formats `time` the way Gigya does: UTC, ISO-8601, milliseconds, `Z`.
+#[must_use]
+pub fn format_time(t: SystemTime) -> String {
+    let dt: chrono::DateTime<chrono::Utc> = t.into();
+    dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Formats an RFC 1123 `Date` header value.
+#[must_use]
+pub fn format_http_date(t: SystemTime) -> String {
+    httpdate::fmt_http_date(t)
+}
+
+/// How the body is wrapped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Format {
+    /// Plain JSON.
+    Json,
+    /// `callback(<json>);`
+    Jsonp(String),
+}
+
+/// Everything that goes into one envelope.
+#[derive(Debug, Clone)]
+pub struct Envelope<'a> {
+    /// The `callId`.
+    pub call_id: &'a str,
+    /// Code, message, status code and reason.
+    pub info: ErrorInfo,
+    /// `errorMessage` override.
+    pub message: Option<&'a str>,
+    /// `statusReason` override.
+    pub status_reason: Option<&'a str>,
+    /// `errorDetails`.
+    pub details: Option<&'a str>,
+    /// `validationErrors`, already rendered as a JSON array.
+    pub validation_errors: Option<&'a str>,
+    /// Method data: JSON object members without braces (`"UID":"u1","x":1`).
+    pub fields: Option<&'a str>,
+    /// Method data built at request time.
+    pub dynamic_fields: Option<&'a serde_json::Map<String, serde_json::Value>>,
+    /// The echoed `context`.
+    pub context: Option<&'a str>,
+    /// The `time` field.
+    pub time: SystemTime,
+}
+
+impl Envelope<'_> {
+    /// Renders the JSON object.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(256 + self.fields.map_or(0, str::len));
+        out.push_str("{\"callId\":");
+        push_json_str(&mut out, self.call_id);
+        if let Some(ctx) = self.context {
+            out.push_str(",\"context\":");
+            push_json_str(&mut out, ctx);
+        }
+        out.push_str(",\"errorCode\":");
+        out.push_str(&self.info.code.to_string());
+        if self.info.code != 0 {
+            if let Some(details) = self.details {
+                out.push_str(",\"errorDetails\":");
+                push_json_str(&mut out, details);
+            }
+            out.push_str(",\"errorMessage\":");
+            push_json_str(&mut out, self.message.unwrap_or(self.info.message));
+        }
+        if let Some(v) = self.validation_errors {
+            out.push_str(",\"validationErrors\":");
+            out.push_str(v);
+        }
+        out.push_str(",\"apiVersion\":2,\"statusCode\":");
+        out.push_str(&self.info.status_code.to_string());
+        out.push_str(",\"statusReason\":");
+        push_json_str(
+            &mut out,
+            self.status_reason.unwrap_or(self.info.status_reason),
+        );
+        out.push_str(",\"time\":\"");
+        out.push_str(&format_time(self.time));
+        out.push('"');
+        if let Some(fields) = self.fields.filter(|f| !f.is_empty()) {
+            out.push(',');
+            out.push_str(fields);
+        }
+        if let Some(map) = self.dynamic_fields {
+            for (k, v) in map {
+                out.push(',');
+                push_json_str(&mut out, k);
+                out.push(':');
+                out.push_str(&v.to_string());
+            }
+        }
+        out.push('}');
+        out
+    }
+
+    /// Renders the body for a format.
+    #[must_use]
+    pub fn render(&self, format: &Format) -> String {
+        match format {
+            Format::Json => self.to_json(),
+            Format::Jsonp(cb) => format!("{cb}({});", self.to_json()),
+        }
+    }
+}
+
+/// The content type of JSONP answers.
+pub const JSONP_CONTENT_TYPE: &str = "text/javascript; charset=utf-8";
+
+/// The default content type of JSON answers.
+pub const JSON_CONTENT_TYPE: &str = "application/json;charset=utf-8";
+
+/// Appends `s` as a JSON string literal.
+pub fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Whether `cb` is a safe JSONP callback name (identifiers joined by dots, at most 128 chars).
+#[must_use]
+pub fn valid_callback(cb: &str) -> bool {
+    !cb.is_empty()
+        && cb.len() <= 128
+        && cb.split('.').all(|part| {
+            let mut chars = part.chars();
+            matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == '$')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gigya::catalog::describe;
+
+    fn env(code: u32) -> Envelope<'static> {
+        Envelope {
+            call_id: "0123456789abcdef0123456789abcdef",
+            info: describe(code),
+            message: None,
+            status_reason: None,
+            details: None,
+            validation_errors: None,
+            fields: None,
+            dynamic_fields: None,
+            context: None,
+            time: SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+        }
+    }
+
+    #[test]
+    fn success_has_no_error_fields() {
+        let json = env(0).to_json();
+        assert_eq!(
+            json,
+            r#"{"callId":"0123456789abcdef0123456789abcdef","errorCode":0,"apiVersion":2,"statusCode":200,"statusReason":"OK","time":"2023-11-14T22:13:20.123Z"}"#
+        );
+    }
+
+    #[test]
+    fn errors_carry_message_details_and_status() {
+        let mut e = env(400002);
+        e.details = Some("Missing required parameter : UID");
+        let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        assert_eq!(v["errorCode"], 400002);
+        assert_eq!(v["errorMessage"], "Missing required parameter");
+        assert_eq!(v["errorDetails"], "Missing required parameter : UID");
+        assert_eq!(v["statusCode"], 400);
+        assert_eq!(v["statusReason"], "Bad Request");
+    }
+
+    #[test]
+    fn fields_context_and_overrides_are_included() {
+        let mut e = env(403048);
+        e.fields = Some(r#""UID":"u-1""#);
+        e.context = Some("R\"1");
+        e.message = Some("Slow down");
+        e.status_reason = Some("Too Many");
+        let v: serde_json::Value = serde_json::from_str(&e.to_json()).unwrap();
+        assert_eq!(v["UID"], "u-1");
+        assert_eq!(v["context"], "R\"1");
+        assert_eq!(v["errorMessage"], "Slow down");
+        assert_eq!(v["statusReason"], "Too Many");
+    }
+
+    #[test]
+    fn jsonp_wraps_the_body() {
+        let body = env(0).render(&Format::Jsonp("gigya.cb".into()));
+        assert!(body.starts_with("gigya.cb({\"callId\""));
+        assert!(body.ends_with("});"));
+        assert!(env(0).render(&Format::Json).starts_with('{'));
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        let mut s = String::new();
+        push_json_str(&mut s, "a\u{1}\n\"\\");
+        assert_eq!(s, r#""a\u0001\n\"\\""#);
+    }
+
+    #[test]
+    fn callbacks_are_checked() {
+        assert!(valid_callback("gigya.callback"));
+        assert!(valid_callback("$jq_1"));
+        assert!(!valid_callback("alert(1)"));
+        assert!(!valid_callback("a..b"));
+        assert!(!valid_callback(""));
+        assert!(!valid_callback(&"a".repeat(129)));
+    }
+
+    #[test]
+    fn call_ids_are_32_lowercase_hex_and_seedable() {
+        let id = CallIds::Random.next();
+        assert_eq!(id.len(), 32);
+        assert!(id.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')));
+        assert_eq!(CallIds::seeded(7).next(), CallIds::seeded(7).next());
+    }
+
+    #[test]
+    fn clocks_skew_and_advance() {
+        let c = ManualClock::at_unix(100);
+        c.advance(Duration::from_secs(5));
+        assert_eq!(c.now(), SystemTime::UNIX_EPOCH + Duration::from_secs(105));
+        let behind = SystemClock::with_skew_ms(-60_000).now();
+        assert!(behind < SystemTime::now() - Duration::from_secs(50));
+        assert_eq!(
+            format_http_date(SystemTime::UNIX_EPOCH),
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+    }
+}

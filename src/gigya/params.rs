@@ -1,0 +1,417 @@
+//! Request parameters: decoding a query string or form body into one case-insensitive map.
+//!
+//! Gigya clients send parameters in the query string, in an
+//! `application/x-www-form-urlencoded` body, or both. Decoding is strict: `+` is a space, `%XX`
+//! must be two hex digits, and the result must be UTF-8 — anything else is reported with the
+//! offending parameter and byte offset, so the server can answer with a precise Gigya error.
+//! Names are kept exactly as received (signatures need them) but looked up case-insensitively
+//! (`UID`/`uid`, `apiKey`/`APIKey`). JSON-valued parameters are parsed on first use and cached.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+/// Where a parameter came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The URL query string.
+    Query,
+    /// The form-encoded request body.
+    Body,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::Query => "query string",
+            Source::Body => "request body",
+        })
+    }
+}
+
+/// What to do when the same parameter name arrives in both the query string and the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConflictPolicy {
+    /// The body value is used (the default).
+    #[default]
+    BodyWins,
+    /// The query-string value is used.
+    QueryWins,
+    /// The request is rejected.
+    Reject,
+}
+
+/// A decoding failure, precise enough to tell the client what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// A `%` not followed by two hex digits.
+    #[error(
+        "bad percent-encoding in the {location} at byte {offset}: '%' must be followed by two hex digits"
+    )]
+    BadPercent {
+        /// Where the bad escape is.
+        location: Source,
+        /// Byte offset of the `%` within that source.
+        offset: usize,
+    },
+    /// Decoded bytes that are not UTF-8.
+    #[error("parameter '{name}' in the {location} is not valid UTF-8 after percent-decoding")]
+    InvalidUtf8 {
+        /// Where the parameter is.
+        location: Source,
+        /// The parameter name (lossily decoded).
+        name: String,
+    },
+    /// The raw body itself is not UTF-8.
+    #[error("the {location} is not valid UTF-8 (first bad byte at offset {offset})")]
+    RawNotUtf8 {
+        /// Where the bytes are.
+        location: Source,
+        /// Offset of the first invalid byte.
+        offset: usize,
+    },
+    /// The same parameter in query and body under [`ConflictPolicy::Reject`].
+    #[error("parameter '{name}' appears in both the query string and the request body")]
+    Conflict {
+        /// The duplicated name.
+        name: String,
+    },
+}
+
+/// One decoded parameter.
+#[derive(Debug)]
+pub struct Param {
+    name: String,
+    value: String,
+    source: Source,
+    json: OnceLock<Option<serde_json::Value>>,
+}
+
+impl Clone for Param {
+    fn clone(&self) -> Self {
+        Self {
+            name: self.name.clone(),
+            value: self.value.clone(),
+            source: self.source,
+            json: OnceLock::new(),
+        }
+    }
+}
+
+impl Param {
+    /// A parameter from already-decoded text.
+    #[must_use]
+    pub fn new(name: impl Into<String>, value: impl Into<String>, source: Source) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+            source,
+            json: OnceLock::new(),
+        }
+    }
+
+    /// The name exactly as received.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The decoded value.
+    #[must_use]
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// Where it came from.
+    #[must_use]
+    pub fn source(&self) -> Source {
+        self.source
+    }
+
+    /// The cache behind [`Param::json`], for matchers that share it.
+    #[must_use]
+    pub fn json_cell(&self) -> &OnceLock<Option<serde_json::Value>> {
+        &self.json
+    }
+
+    /// The value parsed as JSON, or `None` when it is not JSON. Parsed once, then cached.
+    #[must_use]
+    pub fn json(&self) -> Option<&serde_json::Value> {
+        self.json
+            .get_or_init(|| serde_json::from_str(&self.value).ok())
+            .as_ref()
+    }
+}
+
+/// The merged parameter set of one request.
+#[derive(Debug, Clone, Default)]
+pub struct Params {
+    entries: Vec<Param>,
+}
+
+impl Params {
+    /// Decodes and merges a query string and a form body.
+    ///
+    /// # Errors
+    /// Bad percent-encoding, non-UTF-8 values, or a rejected query/body conflict.
+    pub fn decode(
+        query: Option<&str>,
+        body: Option<&[u8]>,
+        policy: ConflictPolicy,
+    ) -> Result<Self, DecodeError> {
+        let mut entries = Vec::new();
+        if let Some(q) = query {
+            decode_into(q.as_bytes(), Source::Query, &mut entries)?;
+        }
+        if let Some(b) = body {
+            let mut body_entries = Vec::new();
+            decode_into(b, Source::Body, &mut body_entries)?;
+            for p in body_entries {
+                match entries.iter().position(|e: &Param| e.name == p.name) {
+                    None => entries.push(p),
+                    Some(i) => match policy {
+                        ConflictPolicy::BodyWins => {
+                            if let Some(slot) = entries.get_mut(i) {
+                                *slot = p;
+                            }
+                        }
+                        ConflictPolicy::QueryWins => {}
+                        ConflictPolicy::Reject => {
+                            return Err(DecodeError::Conflict { name: p.name });
+                        }
+                    },
+                }
+            }
+        }
+        Ok(Self { entries })
+    }
+
+    /// Builds a parameter set from decoded pairs (tests, the library API).
+    #[must_use]
+    pub fn from_pairs<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        Self {
+            entries: pairs
+                .into_iter()
+                .map(|(k, v)| Param::new(k, v, Source::Body))
+                .collect(),
+        }
+    }
+
+    /// Looks a parameter up: an exact-case match first, then a case-insensitive one.
+    #[must_use]
+    pub fn get(&self, name: &str) -> Option<&Param> {
+        self.entries.iter().find(|p| p.name == name).or_else(|| {
+            self.entries
+                .iter()
+                .find(|p| p.name.eq_ignore_ascii_case(name))
+        })
+    }
+
+    /// The value of a parameter, looked up as [`Params::get`] does.
+    #[must_use]
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.get(name).map(Param::value)
+    }
+
+    /// Every parameter, in arrival order.
+    pub fn iter(&self) -> impl Iterator<Item = &Param> {
+        self.entries.iter()
+    }
+
+    /// Number of parameters.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Reads a Gigya boolean leniently: `true`/`false`/`1`/`0` in any case.
+#[must_use]
+pub fn parse_bool(s: &str) -> Option<bool> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("true") || s == "1" {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") || s == "0" {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn decode_into(raw: &[u8], source: Source, out: &mut Vec<Param>) -> Result<(), DecodeError> {
+    let mut start = 0;
+    for piece in raw.split(|b| *b == b'&') {
+        let offset = start;
+        start += piece.len() + 1;
+        if piece.is_empty() {
+            continue;
+        }
+        let (name, value, value_offset) = match piece.iter().position(|b| *b == b'=') {
+            Some(eq) => (&piece[..eq], &piece[eq + 1..], offset + eq + 1),
+            None => (piece, &piece[piece.len()..], offset + piece.len()),
+        };
+        let name_bytes = percent_decode(name, source, offset)?;
+        let value_bytes = percent_decode(value, source, value_offset)?;
+        let name = String::from_utf8(name_bytes).map_err(|e| DecodeError::InvalidUtf8 {
+            location: source,
+            name: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        })?;
+        let value = String::from_utf8(value_bytes).map_err(|_| DecodeError::InvalidUtf8 {
+            location: source,
+            name: name.clone(),
+        })?;
+        if name.is_empty() {
+            continue;
+        }
+        match out.iter_mut().find(|p| p.name == name) {
+            // A repeated name within one source: the last occurrence wins.
+            Some(existing) => *existing = Param::new(name, value, source),
+            None => out.push(Param::new(name, value, source)),
+        }
+    }
+    Ok(())
+}
+
+fn percent_decode(input: &[u8], source: Source, base: usize) -> Result<Vec<u8>, DecodeError> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while let Some(&b) = input.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hi = input.get(i + 1).and_then(|c| hex_val(*c));
+                let lo = input.get(i + 2).and_then(|c| hex_val(*c));
+                match (hi, lo) {
+                    (Some(h), Some(l)) => {
+                        out.push(h << 4 | l);
+                        i += 2;
+                    }
+                    _ => {
+                        return Err(DecodeError::BadPercent {
+                            location: source,
+                            offset: base + i,
+                        });
+                    }
+                }
+            }
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    Ok(out)
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(q: Option<&str>, b: Option<&str>) -> Result<Params, DecodeError> {
+        Params::decode(q, b.map(str::as_bytes), ConflictPolicy::BodyWins)
+    }
+
+    #[test]
+    fn plus_is_space_and_percent_is_utf8() {
+        let p = decode(None, Some("nickname=Jo+Z%C3%B6e&x=a%2Bb")).unwrap();
+        assert_eq!(p.value("nickname"), Some("Jo Zöe"));
+        assert_eq!(p.value("x"), Some("a+b"));
+    }
+
+    #[test]
+    fn names_are_case_insensitive_but_kept_as_sent() {
+        let p = decode(Some("uid=u-1&APIKey=k"), None).unwrap();
+        assert_eq!(p.value("UID"), Some("u-1"));
+        assert_eq!(p.value("apiKey"), Some("k"));
+        assert_eq!(p.get("UID").map(Param::name), Some("uid"));
+    }
+
+    #[test]
+    fn exact_case_wins_over_other_case() {
+        let p = decode(Some("uid=lower&UID=upper"), None).unwrap();
+        assert_eq!(p.value("UID"), Some("upper"));
+        assert_eq!(p.value("uid"), Some("lower"));
+    }
+
+    #[test]
+    fn body_wins_by_default_and_policies_apply() {
+        let p = decode(Some("UID=q&a=1"), Some("UID=b")).unwrap();
+        assert_eq!(p.value("UID"), Some("b"));
+        assert_eq!(p.value("a"), Some("1"));
+        assert_eq!(p.get("UID").unwrap().source(), Source::Body);
+        let p = Params::decode(Some("UID=q"), Some(b"UID=b"), ConflictPolicy::QueryWins).unwrap();
+        assert_eq!(p.value("UID"), Some("q"));
+        let e = Params::decode(Some("UID=q"), Some(b"UID=b"), ConflictPolicy::Reject).unwrap_err();
+        assert_eq!(e, DecodeError::Conflict { name: "UID".into() });
+    }
+
+    #[test]
+    fn bad_percent_reports_source_and_offset() {
+        let e = decode(None, Some("a=1&UID=%ZZ")).unwrap_err();
+        assert_eq!(
+            e,
+            DecodeError::BadPercent {
+                location: Source::Body,
+                offset: 8
+            }
+        );
+        assert!(e.to_string().contains("byte 8"));
+        assert!(decode(Some("a=%4"), None).is_err());
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_parameter() {
+        let e = decode(None, Some("UID=%FF%FE")).unwrap_err();
+        assert_eq!(
+            e,
+            DecodeError::InvalidUtf8 {
+                location: Source::Body,
+                name: "UID".into()
+            }
+        );
+    }
+
+    #[test]
+    fn empty_pieces_and_valueless_names() {
+        let p = decode(Some("&&flag&a="), None).unwrap();
+        assert_eq!(p.value("flag"), Some(""));
+        assert_eq!(p.value("a"), Some(""));
+        assert_eq!(p.len(), 2);
+    }
+
+    #[test]
+    fn json_values_are_parsed_on_demand() {
+        let p = decode(None, Some("data=%7B%22tier%22%3A%22gold%22%7D&bad=%7B")).unwrap();
+        assert_eq!(p.get("data").unwrap().json().unwrap()["tier"], "gold");
+        assert!(p.get("bad").unwrap().json().is_none());
+    }
+
+    #[test]
+    fn booleans_are_lenient() {
+        for t in ["true", "True", "TRUE", "1"] {
+            assert_eq!(parse_bool(t), Some(true));
+        }
+        for f in ["false", "False", "0"] {
+            assert_eq!(parse_bool(f), Some(false));
+        }
+        assert_eq!(parse_bool("yes"), None);
+    }
+}

@@ -1,0 +1,173 @@
+//! The stub index: which stubs can possibly match a request, without looking at all of them.
+//!
+//! Stubs are numbered in the order they are tried (priority, then declaration order). A stub
+//! whose Gigya method is an exact name goes into that method's bucket; inside the bucket, a stub
+//! with an exact-equality parameter (say `UID: u-100`) is filed under that parameter's value.
+//! Raw stubs with an exact path are filed by path. Everything else (regex methods, combinators)
+//! is "generic" and considered for every request. A lookup therefore costs a few hash probes
+//! plus the generic list, however many stubs there are.
+
+use std::collections::HashMap;
+
+use crate::exchange::CapturedRequest;
+
+/// Where a stub is filed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexKey {
+    /// An exact Gigya method, optionally with one exact parameter (name, value).
+    Method {
+        /// The method name.
+        method: String,
+        /// An exact-equality parameter.
+        param: Option<(String, String)>,
+    },
+    /// An exact raw path.
+    Path(String),
+    /// Considered for every request.
+    Generic,
+}
+
+#[derive(Debug, Default)]
+struct Bucket {
+    /// Per parameter name (lowercase): value → stub ids.
+    keyed: Vec<(String, HashMap<String, Vec<u32>>)>,
+    /// Stubs of this method without an indexable parameter.
+    rest: Vec<u32>,
+}
+
+/// The index over one stub set.
+#[derive(Debug, Default)]
+pub struct StubIndex {
+    by_method: HashMap<String, Bucket>,
+    by_path: HashMap<String, Vec<u32>>,
+    generic: Vec<u32>,
+}
+
+impl StubIndex {
+    /// Builds the index; the n-th key belongs to stub id n.
+    #[must_use]
+    pub fn build<'a>(keys: impl IntoIterator<Item = &'a IndexKey>) -> Self {
+        let mut index = Self::default();
+        for (id, key) in keys.into_iter().enumerate() {
+            let id = u32::try_from(id).unwrap_or(u32::MAX);
+            match key {
+                IndexKey::Generic => index.generic.push(id),
+                IndexKey::Path(p) => index.by_path.entry(p.clone()).or_default().push(id),
+                IndexKey::Method { method, param } => {
+                    let bucket = index.by_method.entry(method.clone()).or_default();
+                    match param {
+                        None => bucket.rest.push(id),
+                        Some((name, value)) => {
+                            let lower = name.to_ascii_lowercase();
+                            let slot = match bucket.keyed.iter().position(|(n, _)| *n == lower) {
+                                Some(i) => i,
+                                None => {
+                                    bucket.keyed.push((lower, HashMap::new()));
+                                    bucket.keyed.len() - 1
+                                }
+                            };
+                            if let Some((_, map)) = bucket.keyed.get_mut(slot) {
+                                map.entry(value.clone()).or_default().push(id);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        index
+    }
+
+    /// Fills `out` with the ids of every stub that may match, in the order to try them.
+    pub fn candidates(&self, req: &CapturedRequest, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend_from_slice(&self.generic);
+        if let Some(ids) = self.by_path.get(req.path.as_str()) {
+            out.extend_from_slice(ids);
+        }
+        if let Some(bucket) = req
+            .gigya_method
+            .as_deref()
+            .and_then(|m| self.by_method.get(m))
+        {
+            out.extend_from_slice(&bucket.rest);
+            for (name, map) in &bucket.keyed {
+                if let Some(ids) = req.param(name).and_then(|v| map.get(v)) {
+                    out.extend_from_slice(ids);
+                }
+            }
+        }
+        out.sort_unstable();
+    }
+
+    /// The ids of every stub filed under a Gigya method or a path the request has, ignoring
+    /// parameter values (for near-miss reports), plus the generic ones.
+    pub fn related(&self, req: &CapturedRequest, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend_from_slice(&self.generic);
+        if let Some(ids) = self.by_path.get(req.path.as_str()) {
+            out.extend_from_slice(ids);
+        }
+        if let Some(bucket) = req
+            .gigya_method
+            .as_deref()
+            .and_then(|m| self.by_method.get(m))
+        {
+            out.extend_from_slice(&bucket.rest);
+            for (_, map) in &bucket.keyed {
+                for ids in map.values() {
+                    out.extend_from_slice(ids);
+                }
+            }
+        }
+        out.sort_unstable();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(method: &str, param: Option<(&str, &str)>) -> IndexKey {
+        IndexKey::Method {
+            method: method.into(),
+            param: param.map(|(n, v)| (n.into(), v.into())),
+        }
+    }
+
+    #[test]
+    fn candidates_come_from_method_param_path_and_generic() {
+        let keys = [
+            key("accounts.setAccountInfo", Some(("UID", "u1"))),
+            key("accounts.setAccountInfo", Some(("UID", "u2"))),
+            key("accounts.setAccountInfo", None),
+            IndexKey::Generic,
+            key("accounts.getAccountInfo", None),
+            IndexKey::Path("/accounts.setAccountInfo".into()),
+        ];
+        let index = StubIndex::build(&keys);
+        let mut out = Vec::new();
+        let req = CapturedRequest::gigya_call("accounts.setAccountInfo", [("uid", "u2")]);
+        index.candidates(&req, &mut out);
+        assert_eq!(out, vec![1, 2, 3, 5]);
+        let req = CapturedRequest::gigya_call("accounts.getAccountInfo", [("UID", "u2")]);
+        index.candidates(&req, &mut out);
+        assert_eq!(out, vec![3, 4]);
+        let req = CapturedRequest::gigya_call("accounts.setAccountInfo", [("UID", "u9")]);
+        index.related(&req, &mut out);
+        assert_eq!(out, vec![0, 1, 2, 3, 5]);
+    }
+
+    #[test]
+    fn many_stubs_keep_candidate_lists_short() {
+        let keys: Vec<IndexKey> = (0..10_000)
+            .map(|i| key("accounts.setAccountInfo", Some(("UID", &format!("u{i}")))))
+            .collect();
+        let index = StubIndex::build(&keys);
+        let mut out = Vec::new();
+        index.candidates(
+            &CapturedRequest::gigya_call("accounts.setAccountInfo", [("UID", "u7777")]),
+            &mut out,
+        );
+        assert_eq!(out, vec![7777]);
+    }
+}

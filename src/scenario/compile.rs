@@ -1,0 +1,962 @@
+//! Model → runtime: validating a scenario set as a whole and building the [`ScenarioSet`] the
+//! engine serves from (compiled matchers, pre-rendered responses, the stub index).
+//!
+//! Every semantic problem (a bad regex, an unknown error code, a duplicate stub name, a secret
+//! that is not base64) is collected with the key path of the offending value
+//! (`stubs[2].request.params.UID.matches`); the loader turns key paths into `line:col`.
+//! Nothing is half-compiled: either the whole set is valid, or the caller gets every problem.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, StatusCode};
+use regex::Regex;
+use serde_json::Value;
+
+use super::model::{Account, RequestPattern, Response, ScenarioFile, Site, Stub, ValueMatch};
+use crate::exchange::CapturedRequest;
+use crate::gigya::catalog::{self, ErrorInfo};
+use crate::matching::index::{IndexKey, StubIndex};
+use crate::matching::{Field, JsonPath, Matcher, RequestMatcher};
+
+/// The default stub priority (lower is tried first).
+pub const DEFAULT_PRIORITY: i32 = 5;
+
+/// The longest `delay` a stub may ask for.
+pub const MAX_DELAY_MS: u64 = 600_000;
+
+/// One segment of a key path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    /// A mapping key.
+    Key(String),
+    /// A list index.
+    Index(usize),
+}
+
+/// Where a value sits in a file: `stubs[2].request.params.UID`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyPath(pub Vec<Seg>);
+
+impl KeyPath {
+    fn key(&self, k: &str) -> Self {
+        let mut p = self.clone();
+        p.0.push(Seg::Key(k.to_owned()));
+        p
+    }
+
+    fn index(&self, i: usize) -> Self {
+        let mut p = self.clone();
+        p.0.push(Seg::Index(i));
+        p
+    }
+}
+
+impl fmt::Display for KeyPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, seg) in self.0.iter().enumerate() {
+            match seg {
+                Seg::Key(k) if i == 0 => write!(f, "{k}")?,
+                Seg::Key(k) => write!(f, ".{k}")?,
+                Seg::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A semantic problem: which input, where in it, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileProblem {
+    /// Index of the input (file) it belongs to.
+    pub input: usize,
+    /// Where in that input.
+    pub path: KeyPath,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// One decoded file, ready to compile.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// How the file is named in messages and auto-generated stub names.
+    pub label: String,
+    /// Directory `bodyFile` paths are relative to.
+    pub base_dir: PathBuf,
+    /// The decoded content.
+    pub file: ScenarioFile,
+}
+
+/// A stub ready to serve.
+#[derive(Debug)]
+pub struct CompiledStub {
+    /// Unique name.
+    pub name: Arc<str>,
+    /// Priority (lower first).
+    pub priority: i32,
+    /// Retire after this many matches.
+    pub times: Option<u64>,
+    /// Matches so far.
+    pub hits: AtomicU64,
+    /// The compiled pattern.
+    pub matcher: RequestMatcher,
+    /// The pre-rendered answer.
+    pub response: CompiledResponse,
+    /// The stub as written (for listings).
+    pub source: Stub,
+    /// The file it came from.
+    pub origin: String,
+}
+
+impl CompiledStub {
+    /// Claims one use of the stub; false when `times` is used up.
+    pub fn claim(&self) -> bool {
+        match self.times {
+            None => {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Some(limit) => self
+                .hits
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |h| {
+                    (h < limit).then_some(h + 1)
+                })
+                .is_ok(),
+        }
+    }
+
+    /// Whether `times` is used up.
+    #[must_use]
+    pub fn exhausted(&self) -> bool {
+        self.times
+            .is_some_and(|limit| self.hits.load(Ordering::Acquire) >= limit)
+    }
+}
+
+/// A pre-rendered answer.
+#[derive(Debug, Clone)]
+pub enum CompiledResponse {
+    /// A Gigya envelope.
+    Gigya(GigyaResponse),
+    /// A raw HTTP response.
+    Raw(RawResponse),
+}
+
+/// The parts of a Gigya envelope that are fixed at load time.
+#[derive(Debug, Clone)]
+pub struct GigyaResponse {
+    /// Code, message, status.
+    pub info: ErrorInfo,
+    /// `errorMessage` override.
+    pub message: Option<String>,
+    /// `statusReason` override.
+    pub status_reason: Option<String>,
+    /// `errorDetails`.
+    pub details: Option<String>,
+    /// A fixed `callId`.
+    pub call_id: Option<String>,
+    /// Rendered `validationErrors` array.
+    pub validation_errors: Option<String>,
+    /// Rendered method data (object members without braces).
+    pub fields: String,
+    /// Extra headers.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Delay before answering.
+    pub delay: Option<Duration>,
+}
+
+/// A raw HTTP answer.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers (content type included).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Body.
+    pub body: Bytes,
+    /// Delay before answering.
+    pub delay: Option<Duration>,
+}
+
+/// A validated, compiled scenario set.
+#[derive(Debug, Default)]
+pub struct ScenarioSet {
+    stubs: Vec<CompiledStub>,
+    index: StubIndex,
+    /// Sites, in file order.
+    pub sites: Vec<Site>,
+    /// Accounts, in file order (each with its site's apiKey filled in).
+    pub accounts: Vec<Account>,
+    /// Number of files the set came from.
+    pub files: usize,
+}
+
+impl ScenarioSet {
+    /// The stubs, in the order they are tried.
+    #[must_use]
+    pub fn stubs(&self) -> &[CompiledStub] {
+        &self.stubs
+    }
+
+    /// A stub by name.
+    #[must_use]
+    pub fn stub(&self, name: &str) -> Option<&CompiledStub> {
+        self.stubs.iter().find(|s| &*s.name == name)
+    }
+
+    /// The first stub that matches and still has uses left; claims one use.
+    #[must_use]
+    pub fn find_match(&self, req: &CapturedRequest) -> Option<&CompiledStub> {
+        thread_local! {
+            static CANDIDATES: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        CANDIDATES.with(|c| {
+            let mut ids = c.borrow_mut();
+            self.index.candidates(req, &mut ids);
+            ids.iter()
+                .filter_map(|id| self.stubs.get(*id as usize))
+                .find(|stub| !stub.exhausted() && stub.matcher.matches(req) && stub.claim())
+        })
+    }
+
+    /// The nearest stubs for an unmatched request, each with its first reason:
+    /// `stub "vip-user": param UID expected "u1", got "u2"`.
+    #[must_use]
+    pub fn near_misses(&self, req: &CapturedRequest, limit: usize) -> Vec<String> {
+        let mut ids = Vec::new();
+        self.index.related(req, &mut ids);
+        let mut scored: Vec<(usize, usize, u32, String)> = ids
+            .iter()
+            .filter_map(|id| self.stubs.get(*id as usize).map(|s| (*id, s)))
+            .map(|(id, stub)| {
+                let (reasons, passed) = stub.matcher.explain(req);
+                let reason = if stub.exhausted() && reasons.is_empty() {
+                    format!("used up (times: {})", stub.times.unwrap_or(0))
+                } else {
+                    reasons.first().cloned().unwrap_or_default()
+                };
+                (
+                    reasons.len(),
+                    usize::MAX - passed,
+                    id,
+                    format!("stub {:?}: {reason}", &*stub.name),
+                )
+            })
+            .collect();
+        scored.sort();
+        scored.into_iter().take(limit).map(|(.., s)| s).collect()
+    }
+}
+
+/// Compiles decoded inputs into one set; every problem is reported.
+///
+/// # Errors
+/// All semantic problems found.
+pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
+    let mut c = Compiler::default();
+    let mut stubs: Vec<(i32, usize, CompiledStub)> = Vec::new();
+    let mut sites: Vec<Site> = Vec::new();
+    let mut accounts: Vec<(usize, usize, Account)> = Vec::new();
+    let files = inputs.len();
+    for (input_idx, input) in inputs.iter().enumerate() {
+        c.input = input_idx;
+        let root = KeyPath::default();
+        for (i, site) in input.file.sites.iter().enumerate() {
+            let at = root.key("sites").index(i);
+            c.site(site, &at);
+            if sites.iter().any(|s| s.api_key == site.api_key) && !site.api_key.is_empty() {
+                c.problem(
+                    &at.key("apiKey"),
+                    format!("site apiKey {:?} is defined twice", site.api_key),
+                );
+            }
+            sites.push(site.clone());
+        }
+        for (i, account) in input.file.accounts.iter().enumerate() {
+            accounts.push((input_idx, i, account.clone()));
+        }
+        for (i, stub) in input.file.stubs.iter().enumerate() {
+            let at = root.key("stubs").index(i);
+            if let Some(compiled) = c.stub(stub, &at, input, i) {
+                if stubs.iter().any(|(.., s)| s.name == compiled.name) {
+                    c.problem(
+                        &at.key("name"),
+                        format!(
+                            "stub name {:?} is already used; names must be unique across all files",
+                            &*compiled.name
+                        ),
+                    );
+                }
+                stubs.push((compiled.priority, stubs.len(), compiled));
+            }
+        }
+    }
+    let accounts = c.accounts(accounts, &sites);
+    if !c.problems.is_empty() {
+        return Err(c.problems);
+    }
+    stubs.sort_by_key(|(priority, order, _)| (*priority, *order));
+    let stubs: Vec<CompiledStub> = stubs.into_iter().map(|(.., s)| s).collect();
+    let keys: Vec<IndexKey> = stubs.iter().map(|s| index_key(&s.matcher)).collect();
+    Ok(ScenarioSet {
+        index: StubIndex::build(&keys),
+        stubs,
+        sites,
+        accounts,
+        files,
+    })
+}
+
+fn index_key(m: &RequestMatcher) -> IndexKey {
+    if let Some(method) = m.method.as_ref().and_then(Matcher::equality_text) {
+        let param = m.params.iter().find_map(|f| {
+            f.matcher
+                .equality_text()
+                .map(|v| (f.name.clone(), v.to_owned()))
+        });
+        return IndexKey::Method {
+            method: method.to_owned(),
+            param,
+        };
+    }
+    if let Some(path) = m.path.as_ref().and_then(Matcher::equality_text) {
+        return IndexKey::Path(path.to_owned());
+    }
+    IndexKey::Generic
+}
+
+#[derive(Default)]
+struct Compiler {
+    input: usize,
+    problems: Vec<CompileProblem>,
+}
+
+/// Top-level body keys that belong to the envelope and must be set through their own fields.
+const ENVELOPE_KEYS: &[(&str, &str)] = &[
+    ("callId", "callId"),
+    ("errorCode", "errorCode"),
+    ("errorMessage", "errorMessage"),
+    ("errorDetails", "errorDetails"),
+    ("statusCode", "statusCode"),
+    ("statusReason", "statusReason"),
+    ("validationErrors", "validationErrors"),
+    ("time", "(generated)"),
+    ("apiVersion", "(generated)"),
+    ("context", "(echoed from the request)"),
+];
+
+impl Compiler {
+    fn problem(&mut self, at: &KeyPath, message: impl Into<String>) {
+        self.problems.push(CompileProblem {
+            input: self.input,
+            path: at.clone(),
+            message: message.into(),
+        });
+    }
+
+    fn site(&mut self, site: &Site, at: &KeyPath) {
+        if site.api_key.trim().is_empty() {
+            self.problem(&at.key("apiKey"), "site apiKey must not be empty");
+        }
+        if let Some(dc) = &site.data_center {
+            if dc.is_empty()
+                || !dc
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+            {
+                self.problem(
+                    &at.key("dataCenter"),
+                    format!("dataCenter {dc:?} is not a data-centre name such as us1, eu1, au1"),
+                );
+            }
+        }
+        if let Some(secret) = &site.partner_secret {
+            if let Err(e) = crate::gigya::signature::decode_secret(secret) {
+                self.problem(
+                    &at.key("partnerSecret"),
+                    format!("partnerSecret is not valid base64: {e}"),
+                );
+            }
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for (i, app) in site.applications.iter().enumerate() {
+            let at = at.key("applications").index(i);
+            if app.user_key.trim().is_empty() {
+                self.problem(&at.key("userKey"), "userKey must not be empty");
+            } else if seen.contains(&app.user_key.as_str()) {
+                self.problem(
+                    &at.key("userKey"),
+                    format!("userKey {:?} is listed twice in this site", app.user_key),
+                );
+            }
+            seen.push(&app.user_key);
+            if let Some(secret) = &app.secret {
+                if let Err(e) = crate::gigya::signature::decode_secret(secret) {
+                    self.problem(
+                        &at.key("secret"),
+                        format!("secret is not valid base64: {e}"),
+                    );
+                }
+            }
+            if let Some(pem) = &app.public_key {
+                if let Err(e) = crate::gigya::jwt::parse_public_key(pem) {
+                    self.problem(
+                        &at.key("publicKey"),
+                        format!("publicKey is not a usable RSA key: {e}"),
+                    );
+                }
+            }
+            if app.secret.is_none() && app.public_key.is_none() {
+                self.problem(&at, "application needs a `secret`, a `publicKey`, or both");
+            }
+        }
+    }
+
+    fn accounts(&mut self, accounts: Vec<(usize, usize, Account)>, sites: &[Site]) -> Vec<Account> {
+        let mut out: Vec<Account> = Vec::new();
+        for (input, i, mut account) in accounts {
+            self.input = input;
+            let at = KeyPath::default().key("accounts").index(i);
+            if account.uid.trim().is_empty() {
+                self.problem(&at.key("UID"), "UID must not be empty");
+                continue;
+            }
+            match (&account.api_key, sites) {
+                (Some(key), _) if !sites.iter().any(|s| &s.api_key == key) => {
+                    self.problem(
+                        &at.key("apiKey"),
+                        format!("account apiKey {key:?} does not name a site in `sites`"),
+                    );
+                    continue;
+                }
+                (Some(_), _) => {}
+                (None, [only]) => account.api_key = Some(only.api_key.clone()),
+                (None, []) => {
+                    self.problem(&at, "accounts need a site: add one under `sites`");
+                    continue;
+                }
+                (None, _) => {
+                    self.problem(
+                        &at,
+                        "several sites are configured: give this account an `apiKey`",
+                    );
+                    continue;
+                }
+            }
+            if out
+                .iter()
+                .any(|a| a.uid == account.uid && a.api_key == account.api_key)
+            {
+                self.problem(
+                    &at.key("UID"),
+                    format!(
+                        "account UID {:?} is seeded twice for the same site",
+                        account.uid
+                    ),
+                );
+                continue;
+            }
+            out.push(account);
+        }
+        out
+    }
+
+    fn stub(&mut self, stub: &Stub, at: &KeyPath, input: &Input, i: usize) -> Option<CompiledStub> {
+        let name: Arc<str> = match &stub.name {
+            Some(n) if n.trim().is_empty() => {
+                self.problem(&at.key("name"), "stub name must not be empty");
+                return None;
+            }
+            Some(n) => n.as_str().into(),
+            None => format!("{}#{i}", input.label).into(),
+        };
+        if stub.times == Some(0) {
+            self.problem(
+                &at.key("times"),
+                "times must be at least 1 (remove the stub to disable it)",
+            );
+        }
+        let req_at = at.key("request");
+        let matcher = self.request(&stub.request, &req_at);
+        if stub.request.method.is_some() && stub.request.path.is_some() {
+            self.problem(
+                &req_at,
+                "a stub matches either a Gigya `method` or a raw `path`, not both",
+            );
+        }
+        let response = self.response(&stub.response, &at.key("response"), &input.base_dir);
+        Some(CompiledStub {
+            name,
+            priority: stub.priority.unwrap_or(DEFAULT_PRIORITY),
+            times: stub.times,
+            hits: AtomicU64::new(0),
+            matcher: matcher?,
+            response: response?,
+            source: stub.clone(),
+            origin: input.label.clone(),
+        })
+    }
+
+    fn request(&mut self, r: &RequestPattern, at: &KeyPath) -> Option<RequestMatcher> {
+        let before = self.problems.len();
+        let mut out = RequestMatcher {
+            method: r
+                .method
+                .as_ref()
+                .and_then(|m| self.matcher(m, &at.key("method"))),
+            api_key: r
+                .api_key
+                .as_ref()
+                .and_then(|m| self.matcher(m, &at.key("apiKey"))),
+            path: r
+                .path
+                .as_ref()
+                .and_then(|m| self.matcher(m, &at.key("path"))),
+            body: r
+                .body
+                .as_ref()
+                .and_then(|m| self.matcher(m, &at.key("body"))),
+            ..RequestMatcher::default()
+        };
+        if let Some(Matcher::Equals { text, .. }) = &out.path {
+            if !text.starts_with('/') {
+                self.problem(
+                    &at.key("path"),
+                    format!("path {text:?} must start with `/`"),
+                );
+            }
+        }
+        for (name, m) in &r.params {
+            let p = at.key("params").key(name);
+            if name.is_empty() {
+                self.problem(&p, "parameter name must not be empty");
+            }
+            if let Some(matcher) = self.matcher(m, &p) {
+                out.params.push(Field {
+                    name: name.clone(),
+                    matcher,
+                });
+            }
+        }
+        for (name, m) in &r.query {
+            let p = at.key("query").key(name);
+            if let Some(matcher) = self.matcher(m, &p) {
+                out.query.push(Field {
+                    name: name.clone(),
+                    matcher,
+                });
+            }
+        }
+        for (name, m) in &r.headers {
+            let p = at.key("headers").key(name);
+            match HeaderName::from_bytes(name.as_bytes()) {
+                Ok(h) => {
+                    if let Some(matcher) = self.matcher(m, &p) {
+                        out.headers.push((h, matcher));
+                    }
+                }
+                Err(_) => self.problem(&p, format!("{name:?} is not a valid header name")),
+            }
+        }
+        if let Some(m) = &r.http_method {
+            match Method::from_bytes(m.to_ascii_uppercase().as_bytes()) {
+                Ok(method) => out.http_method = Some(method),
+                Err(_) => self.problem(
+                    &at.key("httpMethod"),
+                    format!("{m:?} is not an HTTP method"),
+                ),
+            }
+        }
+        if let Some(not) = &r.not {
+            out.not = self.request(not, &at.key("not")).map(Box::new);
+        }
+        for (i, p) in r.any_of.iter().enumerate() {
+            if let Some(m) = self.request(p, &at.key("anyOf").index(i)) {
+                out.any_of.push(m);
+            }
+        }
+        for (i, p) in r.all_of.iter().enumerate() {
+            if let Some(m) = self.request(p, &at.key("allOf").index(i)) {
+                out.all_of.push(m);
+            }
+        }
+        (self.problems.len() == before).then_some(out)
+    }
+
+    fn matcher(&mut self, m: &ValueMatch, at: &KeyPath) -> Option<Matcher> {
+        let before = self.problems.len();
+        let mut parts = Vec::new();
+        if let Some(v) = &m.equals {
+            let text = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(_) | Value::Bool(_) => v.to_string(),
+                _ => {
+                    // Objects and arrays compare as JSON values; as text they never match.
+                    v.to_string()
+                }
+            };
+            parts.push(Matcher::Equals {
+                text,
+                value: v.clone(),
+            });
+        }
+        if let Some(re) = &m.matches {
+            match Regex::new(re) {
+                Ok(r) => parts.push(Matcher::Matches(r)),
+                Err(e) => self.problem(
+                    &at.key("matches"),
+                    format!("invalid regular expression: {}", one_line(&e.to_string())),
+                ),
+            }
+        }
+        if let Some(s) = &m.contains {
+            parts.push(Matcher::Contains(s.clone()));
+        }
+        let present = match (m.present, m.absent) {
+            (Some(p), Some(a)) if p == a => {
+                self.problem(at, "`present` and `absent` contradict each other");
+                None
+            }
+            (Some(p), _) => Some(p),
+            (None, Some(a)) => Some(!a),
+            (None, None) => None,
+        };
+        match present {
+            Some(true) => parts.push(Matcher::Present),
+            Some(false) => parts.push(Matcher::Absent),
+            None => {}
+        }
+        if !m.json.is_empty() {
+            let mut paths = Vec::new();
+            for (p, inner) in &m.json {
+                let here = at.key("json").key(p);
+                match JsonPath::parse(p) {
+                    Ok(path) => {
+                        if let Some(im) = self.matcher(inner, &here) {
+                            paths.push((path, im));
+                        }
+                    }
+                    Err(e) => self.problem(&here, e.to_string()),
+                }
+            }
+            parts.push(Matcher::Json(paths));
+        }
+        if let Some(v) = &m.json_includes {
+            parts.push(Matcher::JsonIncludes(v.clone()));
+        }
+        if let Some(v) = &m.json_equals {
+            parts.push(Matcher::JsonEquals(v.clone()));
+        }
+        if let Some(inner) = &m.not {
+            if let Some(im) = self.matcher(inner, &at.key("not")) {
+                parts.push(Matcher::Not(Box::new(im)));
+            }
+        }
+        if !m.any_of.is_empty() {
+            let items: Vec<Matcher> = m
+                .any_of
+                .iter()
+                .enumerate()
+                .filter_map(|(i, x)| self.matcher(x, &at.key("anyOf").index(i)))
+                .collect();
+            parts.push(Matcher::AnyOf(items));
+        }
+        if !m.all_of.is_empty() {
+            let items: Vec<Matcher> = m
+                .all_of
+                .iter()
+                .enumerate()
+                .filter_map(|(i, x)| self.matcher(x, &at.key("allOf").index(i)))
+                .collect();
+            parts.extend(items);
+        }
+        if self.problems.len() != before {
+            return None;
+        }
+        match parts.len() {
+            0 => {
+                self.problem(
+                    at,
+                    "empty matcher; give at least one operator such as `equals`",
+                );
+                None
+            }
+            1 => parts.pop(),
+            _ => Some(Matcher::AllOf(parts)),
+        }
+    }
+
+    fn response(&mut self, r: &Response, at: &KeyPath, base: &Path) -> Option<CompiledResponse> {
+        let before = self.problems.len();
+        let delay = match r.delay {
+            Some(ms) if ms > MAX_DELAY_MS => {
+                self.problem(
+                    &at.key("delay"),
+                    format!("delay {ms} ms is longer than the {MAX_DELAY_MS} ms limit"),
+                );
+                None
+            }
+            Some(ms) => Some(Duration::from_millis(ms)),
+            None => None,
+        };
+        let headers = self.headers(r, at);
+        if r.body.is_some() && r.body_file.is_some() {
+            self.problem(
+                &at.key("bodyFile"),
+                "give either `body` or `bodyFile`, not both",
+            );
+        }
+        let file_bytes = r.body_file.as_ref().and_then(|f| {
+            let path = base.join(f);
+            match std::fs::read(&path) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    self.problem(
+                        &at.key("bodyFile"),
+                        format!("cannot read body file {}: {e}", path.display()),
+                    );
+                    None
+                }
+            }
+        });
+        let out = if let Some(status) = r.status {
+            self.raw_response(r, at, status, headers, file_bytes, delay)
+        } else {
+            self.gigya_response(r, at, headers, file_bytes, delay)
+        };
+        if self.problems.len() != before {
+            return None;
+        }
+        out
+    }
+
+    fn headers(&mut self, r: &Response, at: &KeyPath) -> Vec<(HeaderName, HeaderValue)> {
+        let mut out = Vec::new();
+        for (k, v) in &r.headers {
+            let here = at.key("headers").key(k);
+            match (
+                HeaderName::from_bytes(k.as_bytes()),
+                HeaderValue::from_str(v),
+            ) {
+                (Ok(n), Ok(v)) => out.push((n, v)),
+                (Err(_), _) => self.problem(&here, format!("{k:?} is not a valid header name")),
+                (_, Err(_)) => self.problem(
+                    &here,
+                    "header value contains characters HTTP does not allow",
+                ),
+            }
+        }
+        out
+    }
+
+    fn raw_response(
+        &mut self,
+        r: &Response,
+        at: &KeyPath,
+        status: u16,
+        mut headers: Vec<(HeaderName, HeaderValue)>,
+        file_bytes: Option<Vec<u8>>,
+        delay: Option<Duration>,
+    ) -> Option<CompiledResponse> {
+        for (set, key) in [
+            (r.error_code.is_some(), "errorCode"),
+            (r.error_message.is_some(), "errorMessage"),
+            (r.error_details.is_some(), "errorDetails"),
+            (r.status_code.is_some(), "statusCode"),
+            (r.status_reason.is_some(), "statusReason"),
+            (r.call_id.is_some(), "callId"),
+            (!r.validation_errors.is_empty(), "validationErrors"),
+        ] {
+            if set {
+                self.problem(&at.key(key), format!("`{key}` belongs to Gigya envelopes; this response is raw because `status` is set"));
+            }
+        }
+        let Ok(status) = StatusCode::from_u16(status) else {
+            self.problem(
+                &at.key("status"),
+                format!("{status} is not an HTTP status (100-999)"),
+            );
+            return None;
+        };
+        let (body, default_ct) = match (&r.body, file_bytes) {
+            (_, Some(bytes)) => {
+                let ct = content_type_for(r.body_file.as_deref().unwrap_or_default());
+                (Bytes::from(bytes), ct)
+            }
+            (Some(Value::String(s)), None) => (Bytes::from(s.clone()), "text/plain; charset=utf-8"),
+            (Some(v), None) => (Bytes::from(v.to_string()), "application/json"),
+            (None, None) => (Bytes::new(), ""),
+        };
+        let has_ct = headers.iter().any(|(n, _)| n == http::header::CONTENT_TYPE);
+        if !has_ct && !default_ct.is_empty() {
+            headers.push((
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static(default_ct),
+            ));
+        }
+        Some(CompiledResponse::Raw(RawResponse {
+            status,
+            headers,
+            body,
+            delay,
+        }))
+    }
+
+    fn gigya_response(
+        &mut self,
+        r: &Response,
+        at: &KeyPath,
+        headers: Vec<(HeaderName, HeaderValue)>,
+        file_bytes: Option<Vec<u8>>,
+        delay: Option<Duration>,
+    ) -> Option<CompiledResponse> {
+        let code = r.error_code.unwrap_or(0);
+        let mut info = catalog::describe(code);
+        if !catalog::is_known(code) && r.error_message.is_none() {
+            self.problem(
+                &at.key("errorCode"),
+                format!("error code {code} is not in the Gigya catalogue; give `errorMessage` (and `statusCode` if {} is wrong)", info.status_code),
+            );
+        }
+        if let Some(sc) = r.status_code {
+            if !(100..=999).contains(&sc) {
+                self.problem(
+                    &at.key("statusCode"),
+                    format!("statusCode {sc} is outside 100-999"),
+                );
+            }
+            info.status_code = sc;
+            if r.status_reason.is_none() {
+                info.status_reason = catalog::reason_phrase(sc);
+            }
+        }
+        if code == 0 {
+            for (set, key) in [
+                (r.error_message.is_some(), "errorMessage"),
+                (r.error_details.is_some(), "errorDetails"),
+                (!r.validation_errors.is_empty(), "validationErrors"),
+            ] {
+                if set {
+                    self.problem(
+                        &at.key(key),
+                        format!("`{key}` is only sent with an error; set `errorCode`"),
+                    );
+                }
+            }
+        }
+        if let Some(id) = &r.call_id {
+            if id.len() != 32 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+                self.problem(
+                    &at.key("callId"),
+                    format!("callId {id:?} must be 32 lowercase hex characters, like Gigya's"),
+                );
+            }
+        }
+        let body = match (&r.body, file_bytes) {
+            (_, Some(bytes)) => match serde_json::from_slice::<Value>(&bytes) {
+                Ok(v) => Some((v, at.key("bodyFile"))),
+                Err(e) => {
+                    self.problem(
+                        &at.key("bodyFile"),
+                        format!("body file is not valid JSON: {e}"),
+                    );
+                    None
+                }
+            },
+            (Some(v), None) => Some((v.clone(), at.key("body"))),
+            (None, None) => None,
+        };
+        let fields = match body {
+            None => String::new(),
+            Some((Value::Object(map), body_at)) => {
+                for (k, _) in &map {
+                    if let Some((_, field)) = ENVELOPE_KEYS.iter().find(|(key, _)| key == k) {
+                        let hint = if field.starts_with('(') {
+                            format!("`{k}` is {}", field.trim_matches(|c| c == '(' || c == ')'))
+                        } else {
+                            format!("set it with `response.{field}`")
+                        };
+                        self.problem(
+                            &body_at.key(k),
+                            format!("`{k}` is an envelope field; {hint}"),
+                        );
+                    }
+                }
+                let s = Value::Object(map).to_string();
+                s.get(1..s.len().saturating_sub(1))
+                    .unwrap_or_default()
+                    .to_owned()
+            }
+            Some((other, body_at)) => {
+                self.problem(
+                    &body_at,
+                    format!(
+                        "a Gigya response body is an object of top-level fields, not {}",
+                        json_type(&other)
+                    ),
+                );
+                String::new()
+            }
+        };
+        let validation_errors = (!r.validation_errors.is_empty()).then(|| {
+            let items: Vec<Value> = r
+                .validation_errors
+                .iter()
+                .map(|v| {
+                    let message = v
+                        .message
+                        .clone()
+                        .unwrap_or_else(|| catalog::describe(v.error_code).message.to_owned());
+                    serde_json::json!({"errorCode": v.error_code, "message": message, "fieldName": v.field_name})
+                })
+                .collect();
+            Value::Array(items).to_string()
+        });
+        Some(CompiledResponse::Gigya(GigyaResponse {
+            info,
+            message: r.error_message.clone(),
+            status_reason: r.status_reason.clone(),
+            details: r.error_details.clone(),
+            call_id: r.call_id.clone(),
+            validation_errors,
+            fields,
+            headers,
+            delay,
+        }))
+    }
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn content_type_for(file: &str) -> &'static str {
+    let ext = Path::new(file)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "json" => "application/json",
+        "html" | "htm" => "text/html; charset=utf-8",
+        "xml" => "application/xml",
+        "txt" => "text/plain; charset=utf-8",
+        "js" => "text/javascript; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}

@@ -1,0 +1,546 @@
+//! Reading scenario files and directories into a compiled [`ScenarioSet`], with every problem
+//! reported as `path:line:col: message`.
+//!
+//! A directory loads every `.yaml`, `.yml` and `.json` file beneath it, recursively and in sorted
+//! order (hidden entries are skipped). Each file is parsed into a positioned tree, decoded, and
+//! then the whole set is compiled at once; key paths from the compiler are mapped back to
+//! positions through the trees. Nothing is returned unless everything is valid.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::compile::{self, CompileProblem, Input, KeyPath, ScenarioSet, Seg};
+use super::decode;
+use super::tree::{self, Kind, Node, Pos};
+
+/// The largest scenario file read (64 MiB).
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// One problem in the scenario set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file, as named in messages.
+    pub file: String,
+    /// The position, when known.
+    pub pos: Option<Pos>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.pos {
+            Some(p) => write!(f, "{}:{}:{}: {}", self.file, p.line, p.col, self.message),
+            None => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// Every problem found while loading; the set is not usable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct LoadError {
+    /// The problems, sorted by file and position.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Counts of what was loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    /// Files read.
+    pub files: usize,
+    /// Stubs compiled.
+    pub stubs: usize,
+    /// Sites configured.
+    pub sites: usize,
+    /// Accounts seeded.
+    pub accounts: usize,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        write!(
+            f,
+            "{}, {}, {}",
+            plural(self.files, "file", "files"),
+            plural(self.stubs, "stub", "stubs"),
+            plural(self.sites, "site", "sites"),
+        )?;
+        if self.accounts > 0 {
+            write!(f, ", {}", plural(self.accounts, "account", "accounts"))?;
+        }
+        Ok(())
+    }
+}
+
+impl ScenarioSet {
+    /// What the set holds.
+    #[must_use]
+    pub fn summary(&self) -> Summary {
+        Summary {
+            files: self.files,
+            stubs: self.stubs().len(),
+            sites: self.sites.len(),
+            accounts: self.accounts.len(),
+        }
+    }
+}
+
+/// The text format of a scenario source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// YAML.
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+impl Format {
+    /// The format a file name implies.
+    #[must_use]
+    pub fn from_path(path: &Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "yaml" | "yml" => Some(Format::Yaml),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+/// One scenario text to load.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// How it is named in messages.
+    pub label: String,
+    /// Directory `bodyFile` paths are relative to.
+    pub base_dir: PathBuf,
+    /// Its format.
+    pub format: Format,
+    /// The text.
+    pub text: String,
+}
+
+/// Loads files and directories.
+///
+/// # Errors
+/// Every problem found, in every file.
+pub fn load_paths(paths: &[PathBuf]) -> Result<ScenarioSet, LoadError> {
+    let mut problems = Vec::new();
+    let mut sources = Vec::new();
+    for root in paths {
+        let label_root = root.display().to_string();
+        match std::fs::metadata(root) {
+            Err(e) => problems.push(Problem {
+                file: label_root,
+                pos: None,
+                message: format!("cannot read scenarios: {e}"),
+            }),
+            Ok(meta) if meta.is_dir() => {
+                let mut files = Vec::new();
+                if let Err(e) = walk(root, &mut files) {
+                    problems.push(Problem {
+                        file: label_root.clone(),
+                        pos: None,
+                        message: format!("cannot list directory: {e}"),
+                    });
+                }
+                files.sort();
+                if files.is_empty() && problems.is_empty() {
+                    problems.push(Problem {
+                        file: label_root,
+                        pos: None,
+                        message: "no scenario files (.yaml, .yml, .json) in this directory".into(),
+                    });
+                }
+                for f in files {
+                    read_source(&f, &mut sources, &mut problems);
+                }
+            }
+            Ok(_) => {
+                if Format::from_path(root).is_none() {
+                    problems.push(Problem {
+                        file: label_root,
+                        pos: None,
+                        message:
+                            "unsupported file type; scenario files end in .yaml, .yml or .json"
+                                .into(),
+                    });
+                } else {
+                    read_source(root, &mut sources, &mut problems);
+                }
+            }
+        }
+    }
+    load_sources_with(sources, problems)
+}
+
+/// Loads in-memory sources (the library API, the admin API).
+///
+/// # Errors
+/// Every problem found.
+pub fn load_sources(sources: Vec<Source>) -> Result<ScenarioSet, LoadError> {
+    load_sources_with(sources, Vec::new())
+}
+
+fn read_source(path: &Path, sources: &mut Vec<Source>, problems: &mut Vec<Problem>) {
+    let label = path.display().to_string();
+    let too_big = std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_FILE_BYTES);
+    if too_big {
+        problems.push(Problem {
+            file: label,
+            pos: None,
+            message: format!("file is larger than {MAX_FILE_BYTES} bytes"),
+        });
+        return;
+    }
+    match std::fs::read(path) {
+        Err(e) => problems.push(Problem {
+            file: label,
+            pos: None,
+            message: format!("cannot read file: {e}"),
+        }),
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Err(e) => problems.push(Problem {
+                file: label,
+                pos: None,
+                message: format!(
+                    "file is not UTF-8 (first bad byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+            }),
+            Ok(text) => sources.push(Source {
+                label,
+                base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+                format: Format::from_path(path).unwrap_or(Format::Yaml),
+                text,
+            }),
+        },
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if hidden {
+            continue;
+        }
+        let ty = entry.file_type()?;
+        if ty.is_dir() || (ty.is_symlink() && path.is_dir()) {
+            walk(&path, out)?;
+        } else if Format::from_path(&path).is_some() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn load_sources_with(
+    sources: Vec<Source>,
+    mut problems: Vec<Problem>,
+) -> Result<ScenarioSet, LoadError> {
+    let order: Vec<String> = sources.iter().map(|s| s.label.clone()).collect();
+    let mut inputs = Vec::new();
+    let mut trees: Vec<(String, Option<Node>)> = Vec::new();
+    let mut shape_positions: Vec<(usize, Pos)> = Vec::new();
+    for src in sources {
+        let parsed = match src.format {
+            Format::Yaml => tree::parse_yaml(&src.text),
+            Format::Json => tree::parse_json(&src.text),
+        };
+        let root = match parsed {
+            Err(e) => {
+                problems.push(Problem {
+                    file: src.label.clone(),
+                    pos: Some(e.pos),
+                    message: e.message,
+                });
+                continue;
+            }
+            Ok(None) => {
+                problems.push(Problem {
+                    file: src.label.clone(),
+                    pos: None,
+                    message: "file is empty; a scenario file starts with `version: 1`".into(),
+                });
+                continue;
+            }
+            Ok(Some(root)) => root,
+        };
+        let mut shape = Vec::new();
+        let file = decode::scenario_file(&root, &mut shape);
+        for p in shape {
+            shape_positions.push((inputs.len(), p.pos));
+            problems.push(Problem {
+                file: src.label.clone(),
+                pos: Some(p.pos),
+                message: p.message,
+            });
+        }
+        trees.push((src.label.clone(), Some(root)));
+        inputs.push(Input {
+            label: src.label,
+            base_dir: src.base_dir,
+            file,
+        });
+    }
+    let result = compile::compile(inputs);
+    let set = match result {
+        Ok(set) => Some(set),
+        Err(compile_problems) => {
+            for CompileProblem {
+                input,
+                path,
+                message,
+            } in compile_problems
+            {
+                let (label, root) = match trees.get(input) {
+                    Some((label, root)) => (label.clone(), root.as_ref()),
+                    None => (String::new(), None),
+                };
+                let pos = root.map(|r| resolve(r, &path));
+                // A value the decoder already rejected would be reported twice otherwise.
+                if pos.is_some_and(|p| shape_positions.contains(&(input, p))) {
+                    continue;
+                }
+                let message = if pos.is_none() && !path.0.is_empty() {
+                    format!("{path}: {message}")
+                } else {
+                    message
+                };
+                problems.push(Problem {
+                    file: label,
+                    pos,
+                    message,
+                });
+            }
+            None
+        }
+    };
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| {
+            (
+                order
+                    .iter()
+                    .position(|l| *l == p.file)
+                    .unwrap_or(usize::MAX),
+                p.pos.is_some(),
+                p.pos,
+            )
+        });
+        problems.dedup();
+        return Err(LoadError { problems });
+    }
+    set.ok_or(LoadError { problems })
+}
+
+/// The position of the node a key path names, or of its deepest existing ancestor.
+fn resolve(root: &Node, path: &KeyPath) -> Pos {
+    let mut node = root;
+    for seg in &path.0 {
+        let next = match (seg, &node.kind) {
+            (Seg::Key(k), Kind::Map(entries)) => entries
+                .iter()
+                .find(|(key, _)| key.key_text() == k)
+                .map(|(_, v)| v),
+            (Seg::Index(i), Kind::Seq(items)) => items.get(*i),
+            _ => None,
+        };
+        match next {
+            Some(n) => node = n,
+            None => break,
+        }
+    }
+    node.pos
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn yaml(label: &str, text: &str) -> Source {
+        Source {
+            label: label.into(),
+            base_dir: PathBuf::from("."),
+            format: Format::Yaml,
+            text: text.into(),
+        }
+    }
+
+    fn errors(sources: Vec<Source>) -> Vec<String> {
+        load_sources(sources)
+            .unwrap_err()
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn semantic_problems_point_at_their_values() {
+        let e = errors(vec![yaml(
+            "a.yaml",
+            "version: 1\nstubs:\n  - request:\n      params:\n        UID: {matches: \"(\"}\n    response: {errorCode: 123456}\n",
+        )]);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].starts_with("a.yaml:5:24: invalid regular expression"),
+            "{}",
+            e[0]
+        );
+        assert!(
+            e[1].starts_with("a.yaml:6:27: error code 123456 is not in the Gigya catalogue"),
+            "{}",
+            e[1]
+        );
+    }
+
+    #[test]
+    fn names_are_unique_across_files() {
+        let stub =
+            "version: 1\nstubs:\n  - name: dup\n    request: {method: a.b}\n    response: {}\n";
+        let e = errors(vec![yaml("one.yaml", stub), yaml("two.yaml", stub)]);
+        assert_eq!(
+            e,
+            vec![
+                "two.yaml:3:11: stub name \"dup\" is already used; names must be unique across all files"
+            ]
+        );
+    }
+
+    #[test]
+    fn auto_names_use_file_and_index() {
+        let set = load_sources(vec![yaml(
+            "x.yaml",
+            "version: 1\nstubs:\n  - request: {method: a.b}\n    response: {}\n  - request: {method: a.c}\n    response: {}\n",
+        )])
+        .unwrap();
+        let names: Vec<&str> = set.stubs().iter().map(|s| &*s.name).collect();
+        assert_eq!(names, vec!["x.yaml#0", "x.yaml#1"]);
+    }
+
+    #[test]
+    fn priority_orders_stubs() {
+        let set = load_sources(vec![yaml(
+            "p.yaml",
+            "version: 1\nstubs:\n  - {name: late, request: {method: a.b}, response: {}}\n  - {name: first, priority: 1, request: {method: a.b}, response: {}}\n  - {name: fallback, priority: 9, request: {method: a.b}, response: {}}\n",
+        )])
+        .unwrap();
+        let names: Vec<&str> = set.stubs().iter().map(|s| &*s.name).collect();
+        assert_eq!(names, vec!["first", "late", "fallback"]);
+    }
+
+    #[test]
+    fn syntax_errors_and_empty_files_are_reported_per_file() {
+        let e = errors(vec![
+            yaml("bad.yaml", "version: 1\nstubs: [\n"),
+            yaml("empty.yaml", ""),
+            Source {
+                label: "bad.json".into(),
+                base_dir: PathBuf::from("."),
+                format: Format::Json,
+                text: "{\"version\": 1,}".into(),
+            },
+        ]);
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert!(e.iter().any(|l| l.starts_with("bad.yaml:")));
+        assert!(e.iter().any(|l| l == "empty.yaml: file is empty; a scenario file starts with `version: 1`"));
+        assert_eq!(
+            e[0],
+            "bad.yaml:3:1: while parsing a node, did not find expected node content"
+        );
+        assert_eq!(e[2], "bad.json:1:15: key must be a string");
+    }
+
+    #[test]
+    fn envelope_fields_in_body_are_rejected() {
+        let e = errors(vec![yaml(
+            "b.yaml",
+            "version: 1\nstubs:\n  - request: {method: a.b}\n    response:\n      body: {errorCode: 5, time: x}\n",
+        )]);
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert!(
+            e[0].contains("`errorCode` is an envelope field; set it with `response.errorCode`")
+        );
+        assert!(e[1].contains("`time` is generated"));
+    }
+
+    #[test]
+    fn accounts_need_a_site() {
+        let e = errors(vec![yaml(
+            "acc.yaml",
+            "version: 1\naccounts:\n  - UID: u1\n",
+        )]);
+        assert_eq!(
+            e,
+            vec!["acc.yaml:3:5: accounts need a site: add one under `sites`"]
+        );
+        let set = load_sources(vec![yaml(
+            "ok.yaml",
+            "version: 1\nsites: [{apiKey: k1}]\naccounts:\n  - UID: u1\n",
+        )])
+        .unwrap();
+        assert_eq!(set.accounts[0].api_key.as_deref(), Some("k1"));
+    }
+
+    #[test]
+    fn a_missing_key_is_reported_once() {
+        let e = errors(vec![yaml(
+            "s.yaml",
+            "version: 1\nsites:\n  - dataCenter: us1\n",
+        )]);
+        assert_eq!(e, vec!["s.yaml:3:5: site is missing `apiKey`"]);
+    }
+
+    #[test]
+    fn directories_load_recursively_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+        std::fs::write(
+            dir.path().join("b.yaml"),
+            "version: 1\nstubs:\n  - {request: {method: a.b}, response: {}}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("sub/a.json"),
+            r#"{"version": 1, "stubs": [{"request": {"method": "a.c"}, "response": {}}]}"#,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join(".hidden.yaml"), "not: valid: yaml: [").unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
+        let set = load_paths(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(set.summary().files, 2);
+        assert_eq!(set.summary().stubs, 2);
+        assert!(set.stubs()[0].name.ends_with("b.yaml#0"));
+        let empty = tempfile::tempdir().unwrap();
+        let e = load_paths(&[empty.path().to_path_buf()]).unwrap_err();
+        assert!(e.problems[0].message.contains("no scenario files"));
+        let e = load_paths(&[dir.path().join("missing.yaml")]).unwrap_err();
+        assert!(e.problems[0].message.starts_with("cannot read scenarios"));
+    }
+
+    #[test]
+    fn summary_reads_naturally() {
+        let s = Summary {
+            files: 3,
+            stubs: 42,
+            sites: 1,
+            accounts: 0,
+        };
+        assert_eq!(s.to_string(), "3 files, 42 stubs, 1 site");
+    }
+}

@@ -1,0 +1,342 @@
+//! The scenario file format as plain data: what a YAML or JSON scenario file says, nothing more.
+//!
+//! These types mirror the file format one to one (field names are the file's keys). They are
+//! produced by the decoder (`decode.rs`) from files and by the library's builders, and consumed
+//! by `compile.rs`; the JSON Schema published by `gigya-mock schema` is derived from them.
+//! Nothing here is validated beyond shape: semantic checks live in `compile.rs`.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// One scenario file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "gigya-mock scenario file")]
+pub struct ScenarioFile {
+    /// Format version; must be `1`.
+    pub version: u32,
+    /// Emulated sites (API keys, credentials, auth mode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<Site>,
+    /// Accounts seeded into the emulator's store.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<Account>,
+    /// Canned answers, tried before the emulator.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stubs: Vec<Stub>,
+}
+
+/// How strictly a site checks credentials.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// Every check, accepting the URL and timestamp variants real SDKs produce (default).
+    #[default]
+    Strict,
+    /// What the real service does, bit for bit.
+    Exact,
+    /// No credential checks.
+    Off,
+}
+
+/// An emulated site.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Site {
+    /// The site's API key.
+    pub api_key: String,
+    /// Data centre, e.g. `us1`, `eu1`, `au1` (default `us1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_center: Option<String>,
+    /// The partner secret, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_secret: Option<String>,
+    /// Application keys (userKey + secret and/or public key).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applications: Vec<Application>,
+    /// Credential checking mode.
+    #[serde(default)]
+    pub auth: AuthMode,
+    /// Reject a clear `secret` over plain HTTP even in `strict` mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_https: Option<bool>,
+}
+
+/// An application key of a site.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Application {
+    /// The userKey.
+    pub user_key: String,
+    /// Its secret, base64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// RSA public (or private) key PEM for `Authorization: Bearer` JWTs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+}
+
+/// A seeded account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    /// The account's UID.
+    #[serde(rename = "UID")]
+    pub uid: String,
+    /// The site it belongs to; may be omitted when exactly one site is configured.
+    #[serde(rename = "apiKey", default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// Profile fields (`firstName`, `email`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Map<String, Value>>,
+    /// Custom data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Map<String, Value>>,
+    /// Subscriptions object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscriptions: Option<Map<String, Value>>,
+    /// Preferences (consents) object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferences: Option<Map<String, Value>>,
+    /// `isActive` (default true).
+    #[serde(rename = "isActive", default, skip_serializing_if = "Option::is_none")]
+    pub is_active: Option<bool>,
+    /// `isVerified` (default false).
+    #[serde(
+        rename = "isVerified",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub is_verified: Option<bool>,
+    /// `isRegistered` (default true).
+    #[serde(
+        rename = "isRegistered",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub is_registered: Option<bool>,
+    /// Login emails.
+    #[serde(rename = "loginEmails", default, skip_serializing_if = "Vec::is_empty")]
+    pub login_emails: Vec<String>,
+    /// Login username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Current password (kept in the emulator's memory only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// Creation time, ISO 8601.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// Registration source.
+    #[serde(rename = "regSource", default, skip_serializing_if = "Option::is_none")]
+    pub reg_source: Option<String>,
+    /// Social user info (`socialize.getUserInfo` fields such as `nickname`).
+    #[serde(rename = "userInfo", default, skip_serializing_if = "Option::is_none")]
+    pub user_info: Option<Map<String, Value>>,
+    /// User settings per group (`""` is the default group): group → setting → value.
+    #[serde(
+        rename = "userSettings",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub user_settings: Option<IndexMap<String, Map<String, Value>>>,
+}
+
+/// One stub: a request pattern and the answer to give.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Stub {
+    /// Unique name (default `<file>#<index>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Lower numbers are tried first (default 5); ties go to the earlier stub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+    /// Retire the stub after this many matches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u64>,
+    /// What a request must look like.
+    pub request: RequestPattern,
+    /// The answer.
+    pub response: Response,
+}
+
+/// A request pattern. Every criterion given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RequestPattern {
+    /// Gigya method name (`accounts.setAccountInfo`), exact or a matcher.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<ValueMatchSchema>")]
+    pub method: Option<ValueMatch>,
+    /// The `apiKey` parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<ValueMatchSchema>")]
+    pub api_key: Option<ValueMatch>,
+    /// Parameters (query and form body merged; names case-insensitive).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[schemars(with = "IndexMap<String, ValueMatchSchema>")]
+    pub params: IndexMap<String, ValueMatch>,
+    /// HTTP headers (names case-insensitive).
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[schemars(with = "IndexMap<String, ValueMatchSchema>")]
+    pub headers: IndexMap<String, ValueMatch>,
+    /// Raw stubs: the URL path, exact or a matcher.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<ValueMatchSchema>")]
+    pub path: Option<ValueMatch>,
+    /// Raw stubs: the HTTP method (`GET`, `POST`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_method: Option<String>,
+    /// Raw stubs: query-string parameters only.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[schemars(with = "IndexMap<String, ValueMatchSchema>")]
+    pub query: IndexMap<String, ValueMatch>,
+    /// Raw stubs: the request body as text (JSON operators parse it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<ValueMatchSchema>")]
+    pub body: Option<ValueMatch>,
+    /// The nested pattern must not match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not: Option<Box<RequestPattern>>,
+    /// At least one nested pattern must match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub any_of: Vec<RequestPattern>,
+    /// Every nested pattern must match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub all_of: Vec<RequestPattern>,
+}
+
+/// Operators on one value. A bare scalar in a file is shorthand for `equals`. Every operator
+/// given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ValueMatch {
+    /// Equal to this value (numbers and booleans compare by their text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<Value>,
+    /// Matches this regular expression (anywhere; anchor with `^`/`$`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<String>,
+    /// Contains this text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contains: Option<String>,
+    /// `true`: must be present; `false`: must be absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub present: Option<bool>,
+    /// `true`: must be absent; `false`: must be present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absent: Option<bool>,
+    /// The value is JSON; each JSON path (`$.a.b[0]`, `$.tags[*]`) must satisfy its matcher.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    #[schemars(with = "IndexMap<String, ValueMatchSchema>")]
+    pub json: IndexMap<String, ValueMatch>,
+    /// The value is JSON that includes this object (partial, recursive equality).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_includes: Option<Value>,
+    /// The value is JSON equal to this (whitespace and key order ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_equals: Option<Value>,
+    /// The nested matcher must not match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Box<ValueMatchSchema>>")]
+    pub not: Option<Box<ValueMatch>>,
+    /// At least one nested matcher must match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<ValueMatchSchema>")]
+    pub any_of: Vec<ValueMatch>,
+    /// Every nested matcher must match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<ValueMatchSchema>")]
+    pub all_of: Vec<ValueMatch>,
+}
+
+/// Schema-only: a matcher or its scalar shorthand.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[expect(
+    dead_code,
+    reason = "only describes the file format for the JSON Schema"
+)]
+enum ValueMatchSchema {
+    Shorthand(ScalarSchema),
+    Full(Box<ValueMatch>),
+}
+
+/// Schema-only: a scalar.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[expect(
+    dead_code,
+    reason = "only describes the file format for the JSON Schema"
+)]
+enum ScalarSchema {
+    Text(String),
+    Number(f64),
+    Flag(bool),
+}
+
+/// The answer of a stub. With `status` it is sent as a raw HTTP response; otherwise it is a
+/// Gigya envelope built from `errorCode` and the other fields.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Response {
+    /// Gigya `errorCode` (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<u32>,
+    /// Overrides the catalogue's `errorMessage`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// `errorDetails`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_details: Option<String>,
+    /// Overrides the catalogue's `statusCode`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    /// Overrides the catalogue's `statusReason`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    /// A fixed `callId` (32 lowercase hex); generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<String>,
+    /// `validationErrors` items.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validation_errors: Vec<ValidationError>,
+    /// Gigya: extra top-level fields (an object). Raw: the body (text, or JSON for other values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    /// Read `body` from this file, relative to the scenario file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_file: Option<String>,
+    /// Extra response headers.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub headers: IndexMap<String, String>,
+    /// Raw response: the HTTP status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Wait this many milliseconds before answering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<u64>,
+}
+
+/// One `validationErrors` item.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ValidationError {
+    /// Item code, e.g. 400003.
+    pub error_code: u32,
+    /// Item message; defaults to the catalogue's message for the code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Dotted field path, e.g. `profile.email`.
+    pub field_name: String,
+}
+
+/// The JSON Schema of the scenario format, pretty-printed.
+#[must_use]
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(ScenarioFile);
+    serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+}
