@@ -249,6 +249,15 @@ impl Engine {
         if let Some(stub) = set.find_match(req) {
             return self.stub_reply(stub, &ctx);
         }
+        if req.gigya_method.is_some() {
+            if let Some((name, why)) = req.params().invalid_json_param() {
+                let spec = EnvelopeSpec::code(codes::INVALID_PARAMETER_VALUE, Outcome::Rejected)
+                    .details(format!(
+                        "Invalid parameter value: {name} is not valid JSON ({why})"
+                    ));
+                return self.envelope(&ctx, spec);
+            }
+        }
         if let Some(fallback) = &self.fallback {
             if let Some(reply) = fallback.handle(self, req, &ctx) {
                 return reply;

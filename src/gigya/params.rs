@@ -236,6 +236,39 @@ impl Params {
     }
 }
 
+/// Parameters whose value is JSON text (an object sent inside one form field).
+pub const JSON_PARAMS: &[&str] = &[
+    "profile",
+    "data",
+    "userInfo",
+    "settings",
+    "subscriptions",
+    "preferences",
+    "rba",
+    "communications",
+    "customIdentifiers",
+    "internal",
+];
+
+impl Params {
+    /// The first JSON-valued parameter (see [`JSON_PARAMS`]) whose text is not valid JSON,
+    /// with the parser's complaint.
+    #[must_use]
+    pub fn invalid_json_param(&self) -> Option<(&str, String)> {
+        self.entries.iter().find_map(|p| {
+            let is_json_param = JSON_PARAMS.iter().any(|n| n.eq_ignore_ascii_case(&p.name));
+            if !is_json_param || p.value.trim().is_empty() || p.json().is_some() {
+                return None;
+            }
+            let err = serde_json::from_str::<serde::de::IgnoredAny>(&p.value)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            Some((p.name.as_str(), err))
+        })
+    }
+}
+
 /// Reads a Gigya boolean leniently: `true`/`false`/`1`/`0` in any case.
 #[must_use]
 pub fn parse_bool(s: &str) -> Option<bool> {
@@ -402,6 +435,16 @@ mod tests {
         let p = decode(None, Some("data=%7B%22tier%22%3A%22gold%22%7D&bad=%7B")).unwrap();
         assert_eq!(p.get("data").unwrap().json().unwrap()["tier"], "gold");
         assert!(p.get("bad").unwrap().json().is_none());
+    }
+
+    #[test]
+    fn invalid_json_params_are_named() {
+        let p = decode(None, Some("UID=x&Profile=%7Bnope&other=%7B")).unwrap();
+        let (name, why) = p.invalid_json_param().unwrap();
+        assert_eq!(name, "Profile");
+        assert!(why.contains("line 1"), "{why}");
+        let ok = decode(None, Some("data=%7B%7D&profile=")).unwrap();
+        assert!(ok.invalid_json_param().is_none());
     }
 
     #[test]
