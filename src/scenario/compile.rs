@@ -262,6 +262,7 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
     let mut sites: Vec<Site> = Vec::new();
     let mut accounts: Vec<(usize, usize, Account)> = Vec::new();
     let files = inputs.len();
+    let mut names = std::collections::HashSet::new();
     for (input_idx, input) in inputs.iter().enumerate() {
         c.input = input_idx;
         let root = KeyPath::default();
@@ -281,16 +282,16 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
         }
         for (i, stub) in input.file.stubs.iter().enumerate() {
             let at = root.key("stubs").index(i);
-            if let Some(compiled) = c.stub(stub, &at, input, i) {
-                if stubs.iter().any(|(.., s)| s.name == compiled.name) {
-                    c.problem(
-                        &at.key("name"),
-                        format!(
-                            "stub name {:?} is already used; names must be unique across all files",
-                            &*compiled.name
-                        ),
-                    );
-                }
+            let name = stub_name(stub, input, i);
+            if !names.insert(name.clone()) {
+                c.problem(
+                    &at.key("name"),
+                    format!(
+                        "stub name {name:?} is already used; names must be unique across all files"
+                    ),
+                );
+            }
+            if let Some(compiled) = c.stub(stub, &at, input, name) {
                 stubs.push((compiled.priority, stubs.len(), compiled));
             }
         }
@@ -309,6 +310,13 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
         accounts,
         files,
     })
+}
+
+/// A stub's name: as written, or `<file>#<index>`.
+fn stub_name(stub: &Stub, input: &Input, i: usize) -> String {
+    stub.name
+        .clone()
+        .unwrap_or_else(|| format!("{}#{i}", input.label))
 }
 
 fn index_key(m: &RequestMatcher) -> IndexKey {
@@ -376,10 +384,7 @@ impl Compiler {
         }
         if let Some(secret) = &site.partner_secret {
             if let Err(e) = crate::gigya::signature::decode_secret(secret) {
-                self.problem(
-                    &at.key("partnerSecret"),
-                    format!("partnerSecret is not valid base64: {e}"),
-                );
+                self.problem(&at.key("partnerSecret"), format!("partnerSecret: {e}"));
             }
         }
         let mut seen: Vec<&str> = Vec::new();
@@ -396,10 +401,7 @@ impl Compiler {
             seen.push(&app.user_key);
             if let Some(secret) = &app.secret {
                 if let Err(e) = crate::gigya::signature::decode_secret(secret) {
-                    self.problem(
-                        &at.key("secret"),
-                        format!("secret is not valid base64: {e}"),
-                    );
+                    self.problem(&at.key("secret"), format!("application {e}"));
                 }
             }
             if let Some(pem) = &app.public_key {
@@ -465,15 +467,18 @@ impl Compiler {
         out
     }
 
-    fn stub(&mut self, stub: &Stub, at: &KeyPath, input: &Input, i: usize) -> Option<CompiledStub> {
-        let name: Arc<str> = match &stub.name {
-            Some(n) if n.trim().is_empty() => {
-                self.problem(&at.key("name"), "stub name must not be empty");
-                return None;
-            }
-            Some(n) => n.as_str().into(),
-            None => format!("{}#{i}", input.label).into(),
-        };
+    fn stub(
+        &mut self,
+        stub: &Stub,
+        at: &KeyPath,
+        input: &Input,
+        name: String,
+    ) -> Option<CompiledStub> {
+        if name.trim().is_empty() {
+            self.problem(&at.key("name"), "stub name must not be empty");
+            return None;
+        }
+        let name: Arc<str> = name.into();
         if stub.times == Some(0) {
             self.problem(
                 &at.key("times"),
@@ -609,7 +614,7 @@ impl Compiler {
                 Ok(r) => parts.push(Matcher::Matches(r)),
                 Err(e) => self.problem(
                     &at.key("matches"),
-                    format!("invalid regular expression: {}", one_line(&e.to_string())),
+                    format!("invalid regular expression {re:?}: {}", regex_reason(&e)),
                 ),
             }
         }
@@ -941,8 +946,16 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+/// The regex crate's reason without its multi-line source excerpt.
+fn regex_reason(e: &regex::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .map_or_else(
+            || text.split_whitespace().collect::<Vec<_>>().join(" "),
+            str::to_owned,
+        )
 }
 
 fn content_type_for(file: &str) -> &'static str {

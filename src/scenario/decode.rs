@@ -538,6 +538,7 @@ impl Decoder<'_> {
             );
             return None;
         }
+        let before = self.problems.len();
         let mut f = self.fields(node, "a matcher")?;
         let mut m = ValueMatch::default();
         if let Some(n) = f.take("equals") {
@@ -594,7 +595,9 @@ impl Decoder<'_> {
             }
         }
         f.finish(self, MATCH_KEYS);
-        Some(m)
+        // A matcher with a broken operator is dropped whole, so the compiler does not report
+        // the remains (say, an empty matcher) a second time.
+        (self.problems.len() == before).then_some(m)
     }
 
     fn response(&mut self, node: &Node) -> Option<Response> {

@@ -16,6 +16,9 @@ use super::tree::{self, Kind, Node, Pos};
 /// The largest scenario file read (64 MiB).
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Directories a directory scan does not descend into: they hold `bodyFile` bodies.
+pub const BODY_DIRS: &[&str] = &["bodies", "__files"];
+
 /// One problem in the scenario set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
@@ -235,13 +238,16 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();
-        let hidden = entry.file_name().to_string_lossy().starts_with('.');
-        if hidden {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
             continue;
         }
         let ty = entry.file_type()?;
         if ty.is_dir() || (ty.is_symlink() && path.is_dir()) {
-            walk(&path, out)?;
+            // Response bodies (`bodyFile`) conventionally live in these; they are not scenarios.
+            if !BODY_DIRS.contains(&name.as_str()) {
+                walk(&path, out)?;
+            }
         } else if Format::from_path(&path).is_some() {
             out.push(path);
         }
@@ -522,6 +528,8 @@ mod tests {
         .unwrap();
         std::fs::write(dir.path().join(".hidden.yaml"), "not: valid: yaml: [").unwrap();
         std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
+        std::fs::create_dir_all(dir.path().join("bodies")).unwrap();
+        std::fs::write(dir.path().join("bodies/body.json"), r#"{"UID": "x"}"#).unwrap();
         let set = load_paths(&[dir.path().to_path_buf()]).unwrap();
         assert_eq!(set.summary().files, 2);
         assert_eq!(set.summary().stubs, 2);

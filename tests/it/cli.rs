@@ -1,0 +1,167 @@
+//! CLI tests: the built binary, its stdout, exit codes and `file:line:col` output.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::{bin, repo};
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(bin())
+        .args(args)
+        .current_dir(repo())
+        .env_remove("GIGYA_MOCK_SCENARIOS")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn validate_reports_every_problem_with_its_position() {
+    let (code, stdout, _) = run(&["validate", "tests/fixtures/scenarios/invalid"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("validate_invalid_dir", stdout);
+}
+
+#[test]
+fn validate_accepts_the_bundled_scenarios() {
+    let (code, stdout, stderr) = run(&["validate", "scenarios"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.trim_end().ends_with(": ok"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 1);
+    assert!(
+        stdout.starts_with(&format!(
+            "{} files, ",
+            std::fs::read_dir(repo().join("scenarios"))
+                .unwrap()
+                .filter(|e| e
+                    .as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "yaml" || x == "json"))
+                .count()
+        ))
+    );
+}
+
+#[test]
+fn validate_of_a_missing_path_fails() {
+    let (code, stdout, _) = run(&["validate", "no/such/dir"]);
+    assert_eq!(code, 1);
+    assert!(
+        stdout.starts_with("no/such/dir: cannot read scenarios:"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn schema_prints_the_committed_json_schema() {
+    let (code, stdout, _) = run(&["schema"]);
+    assert_eq!(code, 0);
+    let committed = std::fs::read_to_string(repo().join("schema/gigya-mock.schema.json")).unwrap();
+    assert_eq!(
+        stdout, committed,
+        "regenerate with: cargo run -- schema > schema/gigya-mock.schema.json"
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(v["properties"]["stubs"].is_object());
+}
+
+#[test]
+fn help_and_version() {
+    let (code, stdout, _) = run(&["--version"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout.trim(),
+        format!("gigya-mock {}", env!("CARGO_PKG_VERSION"))
+    );
+    let (code, stdout, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("help", stdout);
+    let (code, stdout, _) = run(&["serve", "--help"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("serve_help", stdout);
+    let (code, _, stderr) = run(&["serve", "--port", "notaport"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("invalid value 'notaport'"), "{stderr}");
+}
+
+#[test]
+fn serve_prints_the_listening_line_first_and_stops_on_sigterm() {
+    let mut child = Command::new(bin())
+        .args(["serve", "--scenarios", "scenarios", "--port", "0"])
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    let re = regex::Regex::new(r"^listening on http://127\.0\.0\.1:(\d+)$").unwrap();
+    let port: u16 = re.captures(&first).unwrap_or_else(|| panic!("{first}"))[1]
+        .parse()
+        .unwrap();
+    assert_ne!(port, 0);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    use std::io::{Read, Write};
+    stream
+        .write_all(b"GET /__admin/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut resp = String::new();
+    stream.read_to_string(&mut resp).unwrap();
+    assert!(resp.contains("\"status\":\"ok\""), "{resp}");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            assert_eq!(s.code(), Some(0), "SIGTERM exits 0");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn serve_refuses_to_start_half_loaded() {
+    let (code, stdout, stderr) = run(&[
+        "serve",
+        "--scenarios",
+        "tests/fixtures/scenarios/invalid",
+        "--port",
+        "0",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty(), "nothing on stdout: {stdout}");
+    assert!(stderr.contains("tests/fixtures/scenarios/invalid/several-problems.yaml:10:25: invalid regular expression"), "{stderr}");
+    assert!(stderr.contains("not starting"));
+}
+
+#[test]
+fn env_vars_set_flags() {
+    let out = Command::new(bin())
+        .args(["validate"])
+        .env("GIGYA_MOCK_SCENARIOS", "scenarios")
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
