@@ -232,19 +232,23 @@ impl ScenarioSet {
         let mut scored: Vec<(usize, usize, u32, String)> = ids
             .iter()
             .filter_map(|id| self.stubs.get(*id as usize).map(|s| (*id, s)))
-            .map(|(id, stub)| {
+            .filter_map(|(id, stub)| {
                 let (reasons, passed) = stub.matcher.explain(req);
+                // A stub none of whose criteria hold is not "near"; leave it out.
+                if passed == 0 && !reasons.is_empty() {
+                    return None;
+                }
                 let reason = if stub.exhausted() && reasons.is_empty() {
                     format!("used up (times: {})", stub.times.unwrap_or(0))
                 } else {
                     reasons.first().cloned().unwrap_or_default()
                 };
-                (
+                Some((
                     reasons.len(),
                     usize::MAX - passed,
                     id,
                     format!("stub {:?}: {reason}", &*stub.name),
-                )
+                ))
             })
             .collect();
         scored.sort();
