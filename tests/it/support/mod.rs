@@ -1,5 +1,8 @@
 //! Test support: start a real server on a loopback port, talk HTTP to it, run the binary.
 
+// Helpers are shared by every test module; not each one uses all of them.
+#![allow(dead_code)]
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
