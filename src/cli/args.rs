@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::gigya::params::ConflictPolicy;
-use crate::server::ServerConfig;
+use crate::server::{ServerConfig, TlsCertificate, TlsListener};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -63,6 +63,25 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of the scenario file format.
     Schema,
+    /// Show or export the local CA certificate that HTTPS interception and --tls use.
+    #[command(
+        after_help = "Examples:\n  gigya-mock ca --print-path\n  gigya-mock ca --export gigya-mock-ca.pem\n  NODE_EXTRA_CA_CERTS=$(gigya-mock ca --print-path) node app.js"
+    )]
+    Ca(CaArgs),
+}
+
+/// `ca` arguments.
+#[derive(Debug, Args)]
+pub struct CaArgs {
+    /// Print the path of the CA certificate (creating the CA if needed).
+    #[arg(long, env = "GIGYA_MOCK_CA_PRINT_PATH")]
+    pub print_path: bool,
+    /// Write the CA certificate (PEM) to this file; `-` for stdout.
+    #[arg(long, env = "GIGYA_MOCK_CA_EXPORT")]
+    pub export: Option<PathBuf>,
+    /// Directory for the local CA.
+    #[arg(long, env = "GIGYA_MOCK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 /// `validate` arguments.
@@ -138,6 +157,27 @@ pub struct ServeArgs {
     /// Do not send the `x-callid` response header.
     #[arg(long, env = "GIGYA_MOCK_NO_X_CALLID")]
     pub no_x_callid: bool,
+    /// Also serve HTTPS on --tls-port, with a certificate from the local CA (or --tls-cert).
+    #[arg(long, env = "GIGYA_MOCK_TLS")]
+    pub tls: bool,
+    /// Port of the HTTPS listener; 0 picks a free one.
+    #[arg(long, env = "GIGYA_MOCK_TLS_PORT", default_value_t = 8443)]
+    pub tls_port: u16,
+    /// Certificate chain (PEM) for the HTTPS listener instead of one from the local CA.
+    #[arg(long, env = "GIGYA_MOCK_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for --tls-cert.
+    #[arg(long, env = "GIGYA_MOCK_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Directory for the local CA (default: $XDG_DATA_HOME/gigya-mock or ~/.local/share/gigya-mock).
+    #[arg(long, env = "GIGYA_MOCK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Hosts whose CONNECT tunnels are intercepted and served (comma-separated; `*.` = any subdomain).
+    #[arg(long, env = "GIGYA_MOCK_INTERCEPT_HOSTS", default_value = crate::server::tls::DEFAULT_INTERCEPT)]
+    pub intercept_hosts: String,
+    /// Tunnel CONNECT requests for other hosts to their real destination instead of refusing them.
+    #[arg(long, env = "GIGYA_MOCK_CONNECT_PASSTHROUGH")]
+    pub connect_passthrough: bool,
     /// Shift the mock's clock (e.g. 90s, -2m) to test clients' clock-skew handling.
     #[arg(long, env = "GIGYA_MOCK_CLOCK_SKEW", default_value = "0s", value_parser = parse_signed_duration, allow_hyphen_values = true)]
     pub clock_skew: i64,
@@ -155,6 +195,22 @@ impl ServeArgs {
             header_timeout: self.header_timeout,
             body_timeout: self.body_timeout,
             shutdown_timeout: self.shutdown_timeout,
+            tls: self.tls.then(|| TlsListener {
+                port: self.tls_port,
+                certificate: match (&self.tls_cert, &self.tls_key) {
+                    (Some(cert), Some(key)) => TlsCertificate::Files {
+                        cert: cert.clone(),
+                        key: key.clone(),
+                    },
+                    _ => TlsCertificate::LocalCa,
+                },
+            }),
+            data_dir: self
+                .data_dir
+                .clone()
+                .unwrap_or_else(crate::server::tls::default_data_dir),
+            intercept_hosts: crate::server::tls::HostPatterns::parse(&self.intercept_hosts),
+            connect_passthrough: self.connect_passthrough,
         }
     }
 

@@ -52,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Validate(args) => Ok(validate(&args.paths)),
+        Command::Ca(args) => ca(&args),
         Command::Schema => {
             print!("{}", scenario::model::json_schema());
             Ok(ExitCode::SUCCESS)
@@ -94,6 +95,33 @@ fn validate(paths: &[std::path::PathBuf]) -> ExitCode {
     }
 }
 
+fn ca(args: &args::CaArgs) -> anyhow::Result<ExitCode> {
+    let dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(crate::server::tls::default_data_dir);
+    let ca = crate::server::tls::CertAuthority::load_or_create(&dir)
+        .with_context(|| format!("cannot load or create the CA in {}", dir.display()))?;
+    let mut out = std::io::stdout().lock();
+    match &args.export {
+        Some(path) if path.as_os_str() == "-" => write!(out, "{}", ca.cert_pem())?,
+        Some(path) => {
+            std::fs::write(path, ca.cert_pem())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            writeln!(out, "{}", path.display())?;
+        }
+        None if args.print_path => writeln!(out, "{}", ca.cert_path().display())?,
+        None => {
+            writeln!(out, "CA certificate: {}", ca.cert_path().display())?;
+            writeln!(
+                out,
+                "Trust it in your client, e.g. NODE_EXTRA_CA_CERTS, REQUESTS_CA_BUNDLE or a Java truststore (see the README)."
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn serve(args: args::ServeArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let set = if args.scenarios.is_empty() {
@@ -134,6 +162,15 @@ fn serve(args: args::ServeArgs) -> anyhow::Result<ExitCode> {
         {
             let mut out = std::io::stdout().lock();
             writeln!(out, "listening on http://{}", server.local_addr())?;
+            if let Some(tls) = server.tls_addr() {
+                writeln!(out, "listening on https://{tls}")?;
+                if args.tls_cert.is_none() {
+                    match server.ca_cert_path() {
+                        Ok(p) => writeln!(out, "CA certificate: {}", p.display())?,
+                        Err(e) => tracing::warn!("no CA: {e}"),
+                    }
+                }
+            }
             out.flush()?;
         }
         tracing::info!(

@@ -24,6 +24,14 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+pub mod proxy;
+pub mod tls;
+
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+
+use tokio::task::JoinSet;
+
 use crate::admin;
 use crate::engine::Engine;
 use crate::exchange::{CapturedRequest, Reply, RequestParts, Scheme};
@@ -49,6 +57,37 @@ pub struct ServerConfig {
     pub body_timeout: Duration,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_timeout: Duration,
+    /// A second listener speaking TLS.
+    pub tls: Option<TlsListener>,
+    /// Where the local CA is kept.
+    pub data_dir: PathBuf,
+    /// Hosts whose `CONNECT` tunnels are intercepted (TLS terminated and served).
+    pub intercept_hosts: tls::HostPatterns,
+    /// Tunnel `CONNECT` requests for other hosts instead of refusing them.
+    pub connect_passthrough: bool,
+}
+
+/// The TLS listener's settings.
+#[derive(Debug, Clone)]
+pub struct TlsListener {
+    /// Port (0 = any free port).
+    pub port: u16,
+    /// Where its certificate comes from.
+    pub certificate: TlsCertificate,
+}
+
+/// The certificate of the TLS listener.
+#[derive(Debug, Clone)]
+pub enum TlsCertificate {
+    /// Issued by the local CA for whatever name the client asks for.
+    LocalCa,
+    /// A user's certificate chain and key, PEM files.
+    Files {
+        /// Certificate chain.
+        cert: PathBuf,
+        /// Private key.
+        key: PathBuf,
+    },
 }
 
 impl Default for ServerConfig {
@@ -61,16 +100,90 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(5),
+            tls: None,
+            data_dir: tls::default_data_dir(),
+            intercept_hosts: tls::HostPatterns::default(),
+            connect_passthrough: false,
         }
     }
 }
 
 /// What every connection task shares.
-#[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) engine: Arc<Engine>,
     pub(crate) config: ServerConfig,
     pub(crate) shutdown: CancellationToken,
+    builder: auto::Builder<TokioExecutor>,
+    graceful: Mutex<Option<GracefulShutdown>>,
+    ca: OnceLock<Result<Arc<tls::CertAuthority>, String>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// The local CA, loaded (or created) on first use.
+    pub(crate) fn ca(&self) -> Result<Arc<tls::CertAuthority>, String> {
+        self.ca
+            .get_or_init(|| {
+                tls::CertAuthority::load_or_create(&self.config.data_dir)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+    }
+
+    /// Serves HTTP/1.1 or HTTP/2 on an established connection until it closes or the server
+    /// shuts down.
+    pub(crate) fn serve_io<I>(
+        self: &Arc<Self>,
+        io: I,
+        remote: SocketAddr,
+        scheme: Scheme,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        // Boxed: intercepted CONNECT tunnels serve connections from inside a request handler,
+        // which makes this future recursive.
+        let this = self.clone();
+        Box::pin(async move { this.serve_io_inner(io, remote, scheme).await })
+    }
+
+    async fn serve_io_inner<I>(self: Arc<Self>, io: I, remote: SocketAddr, scheme: Scheme)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let conn_shared = self.clone();
+        let service = service_fn(move |req| {
+            let shared = conn_shared.clone();
+            async move { Ok::<_, Infallible>(handle(shared, req, remote, scheme).await) }
+        });
+        let conn = self
+            .builder
+            .serve_connection_with_upgrades(TokioIo::new(io), service)
+            .into_owned();
+        let watcher = self
+            .graceful
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(GracefulShutdown::watcher));
+        let result = match watcher {
+            Some(w) => w.watch(conn).await,
+            // Shutdown already began: serve this connection only until the deadline.
+            None => tokio::time::timeout(self.config.shutdown_timeout, conn)
+                .await
+                .unwrap_or(Ok(())),
+        };
+        if let Err(e) = result {
+            tracing::debug!("connection from {remote} ended: {e}");
+        }
+    }
 }
 
 /// A running server. Dropping it stops it (without waiting); [`Server::shutdown`] stops it and
@@ -78,6 +191,8 @@ pub(crate) struct Shared {
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
+    tls_addr: Option<SocketAddr>,
+    shared: Arc<Shared>,
     shutdown: CancellationToken,
     task: Option<JoinHandle<()>>,
 }
@@ -91,14 +206,56 @@ impl Server {
         let listener = TcpListener::bind(SocketAddr::new(config.bind, config.port)).await?;
         let addr = listener.local_addr()?;
         let shutdown = CancellationToken::new();
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(config.header_timeout)
+            .keep_alive(true);
         let shared = Arc::new(Shared {
             engine,
             config,
             shutdown: shutdown.clone(),
+            builder,
+            graceful: Mutex::new(Some(GracefulShutdown::new())),
+            ca: OnceLock::new(),
         });
-        let task = tokio::spawn(accept_loop(listener, shared));
+        let tls = match &shared.config.tls {
+            None => None,
+            Some(t) => {
+                let tls_config = match &t.certificate {
+                    TlsCertificate::LocalCa => {
+                        let mut names = vec![
+                            "localhost".to_owned(),
+                            "127.0.0.1".to_owned(),
+                            "::1".to_owned(),
+                        ];
+                        let bind = shared.config.bind.to_string();
+                        if !shared.config.bind.is_unspecified() && !names.contains(&bind) {
+                            names.push(bind);
+                        }
+                        shared
+                            .ca()
+                            .map_err(std::io::Error::other)?
+                            .server_config(names)
+                    }
+                    TlsCertificate::Files { cert, key } => {
+                        tls::static_config(cert, key).map_err(std::io::Error::other)?
+                    }
+                };
+                let l = TcpListener::bind(SocketAddr::new(shared.config.bind, t.port)).await?;
+                Some((l, tls_config))
+            }
+        };
+        let tls_addr = match &tls {
+            Some((l, _)) => Some(l.local_addr()?),
+            None => None,
+        };
+        let task = tokio::spawn(run(shared.clone(), listener, tls));
         Ok(Self {
             addr,
+            tls_addr,
+            shared,
             shutdown,
             task: Some(task),
         })
@@ -108,6 +265,20 @@ impl Server {
     #[must_use]
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The TLS listener's address, when there is one.
+    #[must_use]
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
+    }
+
+    /// The local CA certificate's path, loading or creating the CA.
+    ///
+    /// # Errors
+    /// The data directory cannot be written.
+    pub fn ca_cert_path(&self) -> Result<PathBuf, String> {
+        self.shared.ca().map(|ca| ca.cert_path().to_path_buf())
     }
 
     /// A token that stops the server when cancelled.
@@ -146,15 +317,53 @@ impl Drop for Server {
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(shared.config.header_timeout)
-        .keep_alive(true);
-    let graceful = GracefulShutdown::new();
+/// How a listener's connections start.
+enum Transport {
+    Plain,
+    Tls(tokio_rustls::TlsAcceptor),
+}
+
+async fn run(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    tls: Option<(TcpListener, Arc<rustls::ServerConfig>)>,
+) {
     let permits = Arc::new(Semaphore::new(shared.config.max_connections.max(1)));
+    let mut loops = JoinSet::new();
+    loops.spawn(accept_loop(
+        listener,
+        shared.clone(),
+        permits.clone(),
+        Transport::Plain,
+    ));
+    if let Some((l, config)) = tls {
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        loops.spawn(accept_loop(
+            l,
+            shared.clone(),
+            permits,
+            Transport::Tls(acceptor),
+        ));
+    }
+    while loops.join_next().await.is_some() {}
+    let graceful = shared.graceful.lock().ok().and_then(|mut g| g.take());
+    if let Some(graceful) = graceful {
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(shared.config.shutdown_timeout) => {
+                tracing::warn!("shutdown timeout reached; closing remaining connections");
+            }
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    permits: Arc<Semaphore>,
+    transport: Transport,
+) {
+    let transport = Arc::new(transport);
     let mut backoff = Duration::from_millis(5);
     loop {
         let permit = tokio::select! {
@@ -181,28 +390,24 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             },
         };
         let _ = stream.set_nodelay(true);
-        let conn_shared = shared.clone();
-        let service = service_fn(move |req| {
-            let shared = conn_shared.clone();
-            async move { Ok::<_, Infallible>(handle(shared, req, remote, Scheme::Http).await) }
-        });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let shared = shared.clone();
+        let transport = transport.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!("connection from {remote} ended: {e}");
+            match &*transport {
+                Transport::Plain => shared.serve_io(stream, remote, Scheme::Http).await,
+                Transport::Tls(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(shared.config.header_timeout, acceptor.accept(stream))
+                            .await;
+                    match handshake {
+                        Ok(Ok(tls)) => shared.serve_io(tls, remote, Scheme::Https).await,
+                        Ok(Err(e)) => tracing::debug!("TLS handshake with {remote} failed: {e}"),
+                        Err(_) => tracing::debug!("TLS handshake with {remote} timed out"),
+                    }
+                }
             }
             drop(permit);
         });
-    }
-    drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(shared.config.shutdown_timeout) => {
-            tracing::warn!("shutdown timeout reached; closing remaining connections");
-        }
     }
 }
 
@@ -213,6 +418,9 @@ pub(crate) async fn handle(
     remote: SocketAddr,
     scheme: Scheme,
 ) -> Response<Body> {
+    if req.method() == http::Method::CONNECT {
+        return proxy::connect(shared, req, remote).await;
+    }
     let started = Instant::now();
     let received_at = shared.engine.clock().now();
     let (parts, body) = req.into_parts();

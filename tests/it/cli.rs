@@ -163,3 +163,62 @@ fn env_vars_set_flags() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn ca_prints_and_exports_the_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (code, stdout, _) = run(&["ca", "--print-path", "--data-dir", data]);
+    assert_eq!(code, 0);
+    assert_eq!(stdout.trim(), format!("{data}/ca.pem"));
+    let (code, pem, _) = run(&["ca", "--export", "-", "--data-dir", data]);
+    assert_eq!(code, 0);
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert_eq!(
+        pem,
+        std::fs::read_to_string(dir.path().join("ca.pem")).unwrap()
+    );
+}
+
+#[test]
+fn serve_with_tls_prints_both_urls_and_the_ca_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(bin())
+        .args([
+            "serve",
+            "--scenarios",
+            "scenarios",
+            "--port",
+            "0",
+            "--tls",
+            "--tls-port",
+            "0",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let second = lines.next().unwrap().unwrap();
+    let third = lines.next().unwrap().unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    assert!(
+        first.starts_with("listening on http://127.0.0.1:"),
+        "{first}"
+    );
+    assert!(
+        second.starts_with("listening on https://127.0.0.1:"),
+        "{second}"
+    );
+    assert_eq!(
+        third,
+        format!("CA certificate: {}/ca.pem", dir.path().display())
+    );
+}

@@ -9,6 +9,8 @@
 )]
 
 mod cli;
+mod clients;
 mod dispatch;
 mod http_server;
+mod proxy_tls;
 mod support;
