@@ -29,7 +29,7 @@ fn start(dir: &std::path::Path) -> (tokio::runtime::Runtime, TestServer) {
 }
 
 #[test]
-fn python_urllib_through_the_https_proxy() {
+fn python_urllib_through_the_proxy_for_https_and_http() {
     let dir = tempfile::tempdir().unwrap();
     let (_rt, s) = start(dir.path());
     let ca = s.server.ca_cert_path().unwrap();
@@ -38,10 +38,13 @@ import os, ssl, urllib.request
 ctx = ssl.create_default_context(cafile=os.environ["CA"])
 opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=ctx))
 print(opener.open("https://accounts.us1.gigya.com/accounts.getAccountInfo", data=b"UID=u-1", timeout=10).read().decode())
+# Plain HTTP through the same proxy arrives in absolute form.
+print(urllib.request.urlopen("http://accounts.eu1.gigya.com/accounts.getAccountInfo", data=b"UID=u-1", timeout=10).read().decode())
 "#;
     let out = Command::new("python3")
         .args(["-c", script])
         .env("HTTPS_PROXY", format!("http://{}", s.addr))
+        .env("HTTP_PROXY", format!("http://{}", s.addr))
         .env("CA", &ca)
         .env_remove("NO_PROXY")
         .env_remove("no_proxy")
