@@ -79,6 +79,31 @@ impl StubIndex {
 
     /// Fills `out` with the ids of every stub that may match, in the order to try them.
     pub fn candidates(&self, req: &CapturedRequest, out: &mut Vec<u32>) {
+        self.collect(req, out, |name, map, out| {
+            if let Some(ids) = req.param(name).and_then(|v| map.get(v)) {
+                out.extend_from_slice(ids);
+            }
+        });
+    }
+
+    /// The ids of every stub filed under a Gigya method or a path the request has, ignoring
+    /// parameter values (for near-miss reports), plus the generic ones.
+    pub fn related(&self, req: &CapturedRequest, out: &mut Vec<u32>) {
+        self.collect(req, out, |_, map, out| {
+            for ids in map.values() {
+                out.extend_from_slice(ids);
+            }
+        });
+    }
+
+    /// The generic stubs, the path's stubs and the method bucket's unkeyed stubs, plus whatever
+    /// `keyed` takes from each parameter map of the bucket; sorted into trying order.
+    fn collect(
+        &self,
+        req: &CapturedRequest,
+        out: &mut Vec<u32>,
+        keyed: impl Fn(&str, &HashMap<String, Vec<u32>>, &mut Vec<u32>),
+    ) {
         out.clear();
         out.extend_from_slice(&self.generic);
         if let Some(ids) = self.by_path.get(req.path.as_str()) {
@@ -91,32 +116,7 @@ impl StubIndex {
         {
             out.extend_from_slice(&bucket.rest);
             for (name, map) in &bucket.keyed {
-                if let Some(ids) = req.param(name).and_then(|v| map.get(v)) {
-                    out.extend_from_slice(ids);
-                }
-            }
-        }
-        out.sort_unstable();
-    }
-
-    /// The ids of every stub filed under a Gigya method or a path the request has, ignoring
-    /// parameter values (for near-miss reports), plus the generic ones.
-    pub fn related(&self, req: &CapturedRequest, out: &mut Vec<u32>) {
-        out.clear();
-        out.extend_from_slice(&self.generic);
-        if let Some(ids) = self.by_path.get(req.path.as_str()) {
-            out.extend_from_slice(ids);
-        }
-        if let Some(bucket) = req
-            .gigya_method
-            .as_deref()
-            .and_then(|m| self.by_method.get(m))
-        {
-            out.extend_from_slice(&bucket.rest);
-            for (_, map) in &bucket.keyed {
-                for ids in map.values() {
-                    out.extend_from_slice(ids);
-                }
+                keyed(name, map, out);
             }
         }
         out.sort_unstable();
