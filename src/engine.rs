@@ -165,6 +165,16 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     ids: CallIds,
     fallback: Option<Arc<dyn Fallback>>,
+    /// Serializes changes to the scenario set (readers never wait on it).
+    writer: std::sync::Mutex<()>,
+}
+
+/// Why run-time stubs were not added.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .problems.join("\n"))]
+pub struct StubError {
+    /// One line per problem: `stubs[0].request.params.UID.matches: invalid regular expression ...`.
+    pub problems: Vec<String>,
 }
 
 impl Engine {
@@ -177,6 +187,7 @@ impl Engine {
             clock: Arc::new(SystemClock::default()),
             ids: CallIds::Random,
             fallback: None,
+            writer: std::sync::Mutex::new(()),
         }
     }
 
@@ -222,6 +233,43 @@ impl Engine {
     /// Swaps in a new scenario set atomically.
     pub fn replace_scenarios(&self, set: ScenarioSet) {
         self.scenarios.store(Arc::new(set));
+    }
+
+    /// Adds stubs at run time; the set is swapped atomically and hit counters survive.
+    ///
+    /// # Errors
+    /// The stubs do not compile (or clash with existing names); nothing changes then.
+    pub fn add_stubs(&self, stubs: Vec<crate::scenario::model::Stub>) -> Result<(), StubError> {
+        let _guard = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = self.scenarios.load_full();
+        let next = current
+            .with_added_stubs(stubs)
+            .map_err(|problems| StubError {
+                problems: problems
+                    .into_iter()
+                    .map(|p| format!("{}: {}", p.path, p.message))
+                    .collect(),
+            })?;
+        self.scenarios.store(Arc::new(next));
+        Ok(())
+    }
+
+    /// Removes a stub by name; false when there is none.
+    pub fn remove_stub(&self, name: &str) -> bool {
+        let _guard = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match self.scenarios.load().without_stub(name) {
+            Some(next) => {
+                self.scenarios.store(Arc::new(next));
+                true
+            }
+            None => false,
+        }
     }
 
     /// A fresh `callId`.

@@ -13,15 +13,27 @@
 //! - [`engine`] — shared state and `dispatch`: stubs first, then the fallback, else unmatched.
 //! - [`admin`] — the `/__admin` API.
 //! - [`server`] — the hyper server: listener, limits, graceful shutdown.
-//! - [`cli`] — the command line (the binary is a thin shell over it).
+//! - [`embed`] — the test-facing API: [`GigyaMock`], [`GigyaStub`], [`matchers`].
+//! - [`cli`] — the command line (the binary is a thin shell over [`embed`]).
 //!
 //! Lower layers never import higher ones; everything below `engine` is synchronous.
 
 pub mod admin;
 pub mod cli;
+pub mod embed;
 pub mod engine;
 pub mod exchange;
 pub mod gigya;
 pub mod matching;
 pub mod scenario;
 pub mod server;
+
+pub use embed::{GigyaMock, GigyaMockBuilder, GigyaStub, StartError, Times, VerifyError};
+
+/// Value matchers for [`GigyaStub`]: `eq("u-1")`, `path("$.tier", eq("gold"))`, ...
+pub mod matchers {
+    pub use crate::embed::stub::{
+        absent, all_of, any_of, contains, eq, json_equals, json_includes, matches, not, path,
+        present,
+    };
+}

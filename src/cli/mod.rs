@@ -14,10 +14,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Parser as _;
 
-use crate::engine::{Engine, EngineConfig};
+use crate::embed::{GigyaMock, StartError};
+use crate::engine::EngineConfig;
 use crate::gigya::envelope::SystemClock;
 use crate::scenario;
-use crate::server::Server;
 pub use args::{Cli, Command, LogFormat};
 
 /// Runs the CLI with the process arguments; returns the exit code.
@@ -124,24 +124,6 @@ fn ca(args: &args::CaArgs) -> anyhow::Result<ExitCode> {
 
 fn serve(args: args::ServeArgs) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
-    let set = if args.scenarios.is_empty() {
-        scenario::ScenarioSet::default()
-    } else {
-        match scenario::load_paths(&args.scenarios) {
-            Ok(set) => set,
-            Err(e) => {
-                for p in &e.problems {
-                    eprintln!("{p}");
-                }
-                eprintln!(
-                    "error: {} problem(s) in the scenarios; not starting",
-                    e.problems.len()
-                );
-                return Ok(ExitCode::FAILURE);
-            }
-        }
-    };
-    let summary = set.summary();
     let config = EngineConfig {
         unmatched_code: args.unmatched_code,
         conflict: args.param_conflict.into(),
@@ -149,65 +131,50 @@ fn serve(args: args::ServeArgs) -> anyhow::Result<ExitCode> {
         x_callid: !args.no_x_callid,
         ..EngineConfig::default()
     };
-    let engine = Engine::new(set, config)
-        .with_clock(Arc::new(SystemClock::with_skew_ms(args.clock_skew_ms())));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        let server = Server::start(Arc::new(engine), args.server_config())
-            .await
-            .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
-        {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "listening on http://{}", server.local_addr())?;
-            if let Some(tls) = server.tls_addr() {
-                writeln!(out, "listening on https://{tls}")?;
-                if args.tls_cert.is_none() {
-                    match server.ca_cert_path() {
-                        Ok(p) => writeln!(out, "CA certificate: {}", p.display())?,
-                        Err(e) => tracing::warn!("no CA: {e}"),
-                    }
-                }
+    let threads = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    let mut builder = GigyaMock::builder()
+        .engine_config(config)
+        .server_config(args.server_config())
+        .clock(Arc::new(SystemClock::with_skew_ms(args.clock_skew_ms())))
+        .worker_threads(threads);
+    for path in &args.scenarios {
+        builder = builder.scenarios(path);
+    }
+    let mock = match builder.try_start_blocking() {
+        Ok(m) => m,
+        Err(StartError::Scenarios(e)) => {
+            for p in &e.problems {
+                eprintln!("{p}");
             }
-            out.flush()?;
+            eprintln!(
+                "error: {} problem(s) in the scenarios; not starting",
+                e.problems.len()
+            );
+            return Ok(ExitCode::FAILURE);
         }
-        tracing::info!(
-            "{summary} loaded in {} ms; serving on http://{}",
-            started.elapsed().as_millis(),
-            server.local_addr()
-        );
-        let token = server.shutdown_token();
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down");
-            token.cancel();
-        });
-        server.wait().await;
-        anyhow::Ok(())
-    })?;
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot listen on {}:{}", args.bind, args.port));
+        }
+    };
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {}", mock.uri())?;
+        if let Some(tls) = mock.tls_address() {
+            writeln!(out, "listening on https://{tls}")?;
+            if let Some(ca) = mock.ca_cert_path() {
+                writeln!(out, "CA certificate: {}", ca.display())?;
+            }
+        }
+        out.flush()?;
+    }
+    tracing::info!(
+        "{} loaded in {} ms; serving on {}",
+        mock.engine().scenarios().summary(),
+        started.elapsed().as_millis(),
+        mock.uri()
+    );
+    mock.wait_for_signal();
+    tracing::info!("shutting down");
+    drop(mock);
     Ok(ExitCode::SUCCESS)
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

@@ -193,7 +193,11 @@ pub struct ScenarioSet {
     pub accounts: Vec<Account>,
     /// Number of files the set came from.
     pub files: usize,
+    inputs: Vec<Input>,
 }
+
+/// The label of stubs added at run time (the admin API, the library).
+pub const RUNTIME_LABEL: &str = "<runtime>";
 
 impl ScenarioSet {
     /// The stubs, in the order they are tried.
@@ -206,6 +210,80 @@ impl ScenarioSet {
     #[must_use]
     pub fn stub(&self, name: &str) -> Option<&CompiledStub> {
         self.stubs.iter().find(|s| &*s.name == name)
+    }
+
+    /// The decoded inputs this set was compiled from.
+    #[must_use]
+    pub fn inputs(&self) -> &[Input] {
+        &self.inputs
+    }
+
+    /// A new set with `stubs` added (as run-time stubs); hit counters of stubs that keep their
+    /// name are carried over.
+    ///
+    /// # Errors
+    /// The problems of the combined set (key paths are relative to the run-time input).
+    pub fn with_added_stubs(&self, stubs: Vec<Stub>) -> Result<ScenarioSet, Vec<CompileProblem>> {
+        let mut inputs = self.inputs.clone();
+        match inputs.iter_mut().find(|i| i.label == RUNTIME_LABEL) {
+            Some(runtime) => runtime.file.stubs.extend(stubs),
+            None => inputs.push(Input {
+                label: RUNTIME_LABEL.to_owned(),
+                base_dir: PathBuf::from("."),
+                file: ScenarioFile {
+                    version: 1,
+                    stubs,
+                    ..ScenarioFile::default()
+                },
+            }),
+        }
+        let set = compile(inputs)?;
+        set.carry_hits_from(self);
+        Ok(set)
+    }
+
+    /// A new set without the stub called `name`, or `None` when there is no such stub.
+    #[must_use]
+    pub fn without_stub(&self, name: &str) -> Option<ScenarioSet> {
+        let mut inputs = self.inputs.clone();
+        let mut found = false;
+        for input in &mut inputs {
+            let names: Vec<String> = (0..input.file.stubs.len())
+                .map(|i| stub_name(&input.file.stubs[i], input, i))
+                .collect();
+            if let Some(pos) = names.iter().position(|n| n == name) {
+                // Pin the generated names of the other stubs so removing one does not rename them.
+                for (stub, n) in input.file.stubs.iter_mut().zip(names) {
+                    stub.name = Some(n);
+                }
+                input.file.stubs.remove(pos);
+                found = true;
+                break;
+            }
+        }
+        if !found {
+            return None;
+        }
+        let set = compile(inputs).ok()?;
+        set.carry_hits_from(self);
+        Some(set)
+    }
+
+    /// Copies hit counters from `old` for every stub whose name survives.
+    pub fn carry_hits_from(&self, old: &ScenarioSet) {
+        for stub in &self.stubs {
+            if let Some(prev) = old.stub(&stub.name) {
+                stub.hits
+                    .store(prev.hits.load(Ordering::Acquire), Ordering::Release);
+            }
+        }
+    }
+
+    /// Sets every hit counter back to zero.
+    pub fn reset_hits(&self) {
+        for stub in &self.stubs {
+            stub.hits.store(0, Ordering::Release);
+        }
     }
 
     /// The first stub that matches and still has uses left; claims one use.
@@ -265,7 +343,7 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
     let mut stubs: Vec<(i32, usize, CompiledStub)> = Vec::new();
     let mut sites: Vec<Site> = Vec::new();
     let mut accounts: Vec<(usize, usize, Account)> = Vec::new();
-    let files = inputs.len();
+    let files = inputs.iter().filter(|i| i.label != RUNTIME_LABEL).count();
     let mut names = std::collections::HashSet::new();
     for (input_idx, input) in inputs.iter().enumerate() {
         c.input = input_idx;
@@ -313,6 +391,7 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
         sites,
         accounts,
         files,
+        inputs,
     })
 }
 

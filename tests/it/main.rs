@@ -11,6 +11,7 @@
 mod cli;
 mod clients;
 mod dispatch;
+mod embed;
 mod http_server;
 mod proxy_tls;
 mod support;
