@@ -21,7 +21,12 @@ pub enum UpdateError {
     /// Gigya is rate limiting us; try again later.
     RateLimited,
     /// Any other Gigya error.
-    Gigya { code: u64, message: String },
+    Gigya {
+        /// The `errorCode`.
+        code: u64,
+        /// The `errorMessage`.
+        message: String,
+    },
     /// The transport failed or the answer was not JSON.
     Transport(String),
 }
