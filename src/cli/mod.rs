@@ -122,7 +122,8 @@ fn serve(args: args::ServeArgs) -> anyhow::Result<ExitCode> {
         ..EngineConfig::default()
     };
     let engine = Engine::new(set, config)
-        .with_clock(Arc::new(SystemClock::with_skew_ms(args.clock_skew_ms())));
+        .with_clock(Arc::new(SystemClock::with_skew_ms(args.clock_skew_ms())))
+        .with_emulator(args.emulator_config());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
