@@ -10,5 +10,6 @@
 
 mod cli;
 mod dispatch;
+mod emulator_auth;
 mod http_server;
 mod support;

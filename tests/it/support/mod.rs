@@ -1,5 +1,7 @@
 //! Test support: start a real server on a loopback port, talk HTTP to it, run the binary.
 
+pub mod gigya;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
