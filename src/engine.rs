@@ -265,8 +265,13 @@ impl Engine {
         if let Some(stub) = set.find_match(req) {
             return self.stub_reply(stub, &ctx);
         }
-        if req.gigya_method.is_some() {
-            if let Some((name, why)) = req.params().invalid_json_param() {
+        if let Some(method) = &req.gigya_method {
+            // `settings` is a comma list of names for these two, not JSON.
+            let skip: &[&str] = match method.as_str() {
+                "socialize.getUserSettings" | "socialize.delUserSettings" => &["settings"],
+                _ => &[],
+            };
+            if let Some((name, why)) = req.params().invalid_json_param_except(skip) {
                 let spec = EnvelopeSpec::code(codes::INVALID_PARAMETER_VALUE, Outcome::Rejected)
                     .details(format!(
                         "Invalid parameter value: {name} is not valid JSON ({why})"

@@ -11,5 +11,6 @@
 mod cli;
 mod dispatch;
 mod emulator_auth;
+mod emulator_methods;
 mod http_server;
 mod support;
