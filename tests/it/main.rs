@@ -11,6 +11,8 @@
 mod cli;
 mod dispatch;
 mod emulator_auth;
+mod emulator_http;
+mod node_sdk;
 mod emulator_methods;
 mod http_server;
 mod support;
