@@ -12,7 +12,7 @@ mod cli;
 mod dispatch;
 mod emulator_auth;
 mod emulator_http;
-mod node_sdk;
 mod emulator_methods;
 mod http_server;
+mod node_sdk;
 mod support;

@@ -176,6 +176,10 @@ pub fn temp_files(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 /// Replaces a temp dir prefix in text so snapshots are stable.
+#[allow(
+    dead_code,
+    reason = "for snapshot tests of output that names a temp dir"
+)]
 pub fn redact_dir(text: &str, dir: &Path) -> String {
     text.replace(&format!("{}/", dir.display()), "[DIR]/")
         .replace(&dir.display().to_string(), "[DIR]")
