@@ -152,6 +152,9 @@ pub struct ServeArgs {
     /// Emulator: most live registration tokens per site (the oldest is dropped first).
     #[arg(long, env = "GIGYA_MOCK_MAX_REG_TOKENS", default_value_t = 10_000)]
     pub max_reg_tokens: usize,
+    /// Emulator: most accounts per site that calls may create (through registration tokens).
+    #[arg(long, env = "GIGYA_MOCK_MAX_ACCOUNTS", default_value_t = 100_000)]
+    pub max_accounts: usize,
 }
 
 impl ServeArgs {
@@ -178,6 +181,7 @@ impl ServeArgs {
                 max_nonces: self.max_nonces.max(1),
             },
             max_reg_tokens: self.max_reg_tokens.max(1),
+            max_accounts: self.max_accounts.max(1),
         }
     }
 

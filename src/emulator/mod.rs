@@ -45,6 +45,8 @@ pub struct EmulatorConfig {
     pub auth: AuthConfig,
     /// Most live `regToken`s per site.
     pub max_reg_tokens: usize,
+    /// Most accounts per site that calls may create (seeded accounts always load).
+    pub max_accounts: usize,
 }
 
 impl Default for EmulatorConfig {
@@ -52,6 +54,7 @@ impl Default for EmulatorConfig {
         Self {
             auth: AuthConfig::default(),
             max_reg_tokens: 10_000,
+            max_accounts: 100_000,
         }
     }
 }
@@ -232,6 +235,7 @@ impl Emulator {
                 .filter(|a| a.api_key.as_deref() == Some(api_key)),
             now_ms,
             self.config.max_reg_tokens,
+            self.config.max_accounts,
         )
     }
 

@@ -231,18 +231,22 @@ pub struct SiteStore {
     reg_tokens: HashMap<String, RegToken>,
     reg_order: VecDeque<String>,
     reg_cap: usize,
+    account_cap: usize,
 }
 
 impl SiteStore {
-    /// A store seeded with `accounts`, keeping at most `reg_cap` live registration tokens.
+    /// A store seeded with `accounts`, keeping at most `reg_cap` live registration tokens
+    /// and letting calls create accounts up to `account_cap`.
     #[must_use]
     pub fn seeded<'a>(
         accounts: impl IntoIterator<Item = &'a Account>,
         now_ms: i64,
         reg_cap: usize,
+        account_cap: usize,
     ) -> Self {
         let mut s = Self {
             reg_cap: reg_cap.max(1),
+            account_cap: account_cap.max(1),
             ..Self::default()
         };
         for a in accounts {
@@ -250,6 +254,18 @@ impl SiteStore {
                 .insert(a.uid.clone(), AccountRecord::from_seed(a, now_ms));
         }
         s
+    }
+
+    /// Whether calls may create another account.
+    #[must_use]
+    pub fn has_room(&self) -> bool {
+        self.accounts.len() < self.account_cap
+    }
+
+    /// The most accounts calls may create.
+    #[must_use]
+    pub fn account_cap(&self) -> usize {
+        self.account_cap
     }
 
     /// Hands out a new registration token for `uid`; the oldest token is dropped when the
@@ -467,7 +483,7 @@ mod tests {
 
     #[test]
     fn reg_tokens_expire_and_are_capped() {
-        let mut s = SiteStore::seeded([], 0, 2);
+        let mut s = SiteStore::seeded([], 0, 2, 10);
         let a = s.issue_reg_token("u1", false, 0);
         assert!(a.starts_with("st2.s."));
         assert_eq!(s.reg_token(&a, 10).map(|t| t.uid.as_str()), Some("u1"));

@@ -913,6 +913,51 @@ stubs:
     }
 
     #[test]
+    fn site_options_and_account_extras_are_decoded() {
+        let (f, p) = decode(
+            "version: 1\nsites:\n  - apiKey: k\n    options:\n      unknownUidCode: 403047\n      nestedObjects: replace\n      userSettings: replace\n      nullRemovesField: false\n      serverOnlyFields: [data.tier]\n      dataFields: [car]\n      signatureDebug: true\n      loginIdExistsStatus: 409\naccounts:\n  - UID: u\n    secretQuestion: q\n    secretAnswer: a\n    requirePasswordChange: true\n    phoneNumber: '+1555'\n    lang: it\n    rba: {riskPolicy: low}\n",
+        );
+        assert!(p.is_empty(), "{p:?}");
+        let o = f.sites[0].options.as_ref().unwrap();
+        assert_eq!(o.unknown_uid_code, Some(403047));
+        assert_eq!(o.nested_objects, Some(NestedMerge::Replace));
+        assert_eq!(o.user_settings, Some(SettingsMerge::Replace));
+        assert_eq!(o.null_removes_field, Some(false));
+        assert_eq!(o.server_only_fields, vec!["data.tier".to_owned()]);
+        assert_eq!(o.data_fields, Some(vec!["car".to_owned()]));
+        assert_eq!(o.signature_debug, Some(true));
+        assert_eq!(o.login_id_exists_status, Some(409));
+        let a = &f.accounts[0];
+        assert_eq!(a.secret_question.as_deref(), Some("q"));
+        assert_eq!(a.require_password_change, Some(true));
+        assert_eq!(a.phone_number.as_deref(), Some("+1555"));
+        assert_eq!(a.rba.as_ref().unwrap()["riskPolicy"], "low");
+    }
+
+    #[test]
+    fn bad_site_options_are_reported() {
+        let (_, p) = decode(
+            "version: 1\nsites:\n  - apiKey: k\n    options:\n      nestedObjects: deep\n      userSettings: [x]\n      unknownUidCod: 1\n",
+        );
+        let msgs: Vec<&str> = p.iter().map(|p| p.message.as_str()).collect();
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("nestedObjects: unknown value `deep`")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("userSettings: expected a string")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("did you mean `unknownUidCode`")),
+            "{msgs:?}"
+        );
+    }
+
+    #[test]
     fn suggestions_only_for_near_keys() {
         assert_eq!(suggest("prority", STUB_KEYS), Some("priority"));
         assert_eq!(suggest("zzzzzz", STUB_KEYS), None);

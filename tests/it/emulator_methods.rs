@@ -1078,6 +1078,39 @@ fn scenario_reloads_keep_state_but_take_new_sites() {
 }
 
 #[test]
+fn accounts_created_through_registration_are_capped() {
+    let clock = Arc::new(gigya_mock::gigya::envelope::ManualClock::at_unix(T0));
+    let e = Engine::new(
+        crate::support::scenarios(&site_yaml("strict", "")),
+        gigya_mock::engine::EngineConfig::default(),
+    )
+    .with_clock(clock)
+    .with_emulator(gigya_mock::emulator::EmulatorConfig {
+        max_accounts: 3,
+        ..Default::default()
+    });
+    let create = || {
+        let token = reg_token(&e, true);
+        answer(
+            &e,
+            &Call::new("accounts.setAccountInfo")
+                .p("regToken", &token)
+                .p("data", "{}"),
+        )
+    };
+    assert_eq!(create()["errorCode"], 0, "two seeded accounts plus one");
+    let body = create();
+    assert_eq!(body["errorCode"], 500001);
+    assert!(
+        body["errorDetails"]
+            .as_str()
+            .unwrap()
+            .contains("--max-accounts"),
+        "{body}"
+    );
+}
+
+#[test]
 fn sixty_four_concurrent_writers_lose_no_update() {
     let e = Arc::new(engine());
     let threads: Vec<_> = (0..64)

@@ -216,6 +216,16 @@ fn resolve(
                 if !create {
                     return Err(c.unknown_uid(&t.uid));
                 }
+                if !store.has_room() {
+                    return Err(Answer::error(
+                        codes::GENERAL_SERVER_ERROR,
+                        format!(
+                            "General Server Error [gigya-mock: site {} holds {} accounts, the --max-accounts limit]",
+                            c.site.api_key,
+                            store.account_cap()
+                        ),
+                    ));
+                }
                 let mut rec = AccountRecord::new(&t.uid, c.now_ms);
                 rec.is_registered = false;
                 rec.is_lite = t.is_lite;
