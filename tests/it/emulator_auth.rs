@@ -696,3 +696,34 @@ fn a_user_key_without_a_public_key_cannot_use_jwts() {
         "{body}"
     );
 }
+
+#[test]
+fn emulated_errors_honour_http_status_codes_jsonp_and_context() {
+    let engine = strict();
+    let reply = engine.dispatch(
+        &get_info()
+            .p("httpStatusCodes", "true")
+            .p("context", "c1")
+            .build(),
+    );
+    assert_eq!(reply.status, http::StatusCode::FORBIDDEN);
+    assert_eq!(reply.json().unwrap()["context"], "c1");
+    let reply = engine.dispatch(
+        &get_info()
+            .partner()
+            .p("format", "jsonp")
+            .p("callback", "cb")
+            .build(),
+    );
+    let text = String::from_utf8_lossy(&reply.body).into_owned();
+    assert!(
+        text.starts_with("cb({") && text.contains(r#""UID":"u-1""#),
+        "{text}"
+    );
+    let reply = engine.dispatch(&get_info().build());
+    assert_eq!(
+        reply.status,
+        http::StatusCode::OK,
+        "errors are HTTP 200 by default"
+    );
+}
