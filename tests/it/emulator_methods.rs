@@ -1075,6 +1075,32 @@ fn scenario_reloads_keep_state_but_take_new_sites() {
         .p("secret", "c2Vjb25k");
     second.params[0].1 = "3_second".into();
     assert_eq!(code(&e, &second), 0, "{}", answer(&e, &second));
+    // With two sites the admin API finds an account held by one site, and asks for the
+    // apiKey when seeding.
+    let emulator = e.emulator().unwrap();
+    assert_eq!(
+        emulator.admin_get_account(None, "s-1").unwrap()["apiKey"],
+        "3_second"
+    );
+    let err = emulator
+        .admin_put_account(
+            None,
+            "s-2",
+            Default::default(),
+            std::time::SystemTime::now(),
+        )
+        .unwrap_err();
+    assert_eq!(err.status, 400);
+    assert!(err.message.contains("?apiKey="), "{err}");
+    let (shown, replaced) = emulator
+        .admin_put_account(
+            Some("3_second"),
+            "s-2",
+            Default::default(),
+            std::time::SystemTime::now(),
+        )
+        .unwrap();
+    assert_eq!((shown["UID"].clone(), replaced), (json!("s-2"), false));
 }
 
 #[test]
