@@ -1,10 +1,10 @@
 //! The engine: shared state and `dispatch`, which turns one captured request into one reply.
 //!
 //! Order of business for every request: decode problems are answered at once; then the stub
-//! set (an [`ArcSwap`] snapshot, loaded once per request) is searched; then the fallback (the
-//! emulator, when configured); and finally the unmatched answer — a Gigya envelope naming the
-//! nearest stubs, never a bare 404. `dispatch` is synchronous and cannot fail; delays are
-//! returned in the reply for the server to apply.
+//! set (an [`ArcSwap`] snapshot, loaded once per request) is searched; then the emulator (when
+//! enabled and a site is configured); and finally the unmatched answer — a Gigya envelope
+//! naming the nearest stubs, never a bare 404. `dispatch` is synchronous and cannot fail;
+//! delays are returned in the reply for the server to apply.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +13,7 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, StatusCode};
 
+use crate::emulator::{Answer, Emulator, EmulatorConfig};
 use crate::exchange::{CapturedRequest, Outcome, Reply};
 use crate::gigya::catalog::{self, ErrorInfo, codes};
 use crate::gigya::envelope::{
@@ -151,12 +152,6 @@ impl EnvelopeSpec {
     }
 }
 
-/// Something that answers calls no stub matched (the emulator).
-pub trait Fallback: Send + Sync + std::fmt::Debug {
-    /// An answer, or `None` to let the engine give the unmatched answer.
-    fn handle(&self, engine: &Engine, req: &CapturedRequest, ctx: &CallContext) -> Option<Reply>;
-}
-
 /// Shared state of a running mock.
 #[derive(Debug)]
 pub struct Engine {
@@ -164,7 +159,7 @@ pub struct Engine {
     config: EngineConfig,
     clock: Arc<dyn Clock>,
     ids: CallIds,
-    fallback: Option<Arc<dyn Fallback>>,
+    emulator: Option<Arc<Emulator>>,
     /// Serializes changes to the scenario set (readers never wait on it).
     writer: std::sync::Mutex<()>,
 }
@@ -186,7 +181,7 @@ impl Engine {
             config,
             clock: Arc::new(SystemClock::default()),
             ids: CallIds::Random,
-            fallback: None,
+            emulator: None,
             writer: std::sync::Mutex::new(()),
         }
     }
@@ -205,11 +200,28 @@ impl Engine {
         self
     }
 
-    /// Sets the fallback for unmatched calls.
+    /// Enables the emulator, seeded from the current scenario set at the engine's clock (set
+    /// the clock first).
     #[must_use]
-    pub fn with_fallback(mut self, fallback: Arc<dyn Fallback>) -> Self {
-        self.fallback = Some(fallback);
+    pub fn with_emulator(mut self, config: EmulatorConfig) -> Self {
+        let set = self.scenarios();
+        self.emulator = Some(Arc::new(Emulator::new(config, &set, self.clock.now())));
         self
+    }
+
+    /// The emulator, when enabled.
+    #[must_use]
+    pub fn emulator(&self) -> Option<&Arc<Emulator>> {
+        self.emulator.as_ref()
+    }
+
+    /// Puts the mock back to its starting state: the emulator's seeded accounts, no
+    /// remembered nonces. Everything else that keeps run-time state (the journal, counters)
+    /// clears itself here too.
+    pub fn reset(&self) {
+        if let Some(emulator) = &self.emulator {
+            emulator.reset(&self.scenarios(), self.clock.now());
+        }
     }
 
     /// The configuration.
@@ -230,8 +242,12 @@ impl Engine {
         self.scenarios.load_full()
     }
 
-    /// Swaps in a new scenario set atomically.
+    /// Swaps in a new scenario set atomically. The emulator takes the new site settings;
+    /// sites that existed before keep their state (see [`Engine::reset`]).
     pub fn replace_scenarios(&self, set: ScenarioSet) {
+        if let Some(emulator) = &self.emulator {
+            emulator.apply_scenarios(&set, self.clock.now());
+        }
         self.scenarios.store(Arc::new(set));
     }
 
@@ -297,8 +313,13 @@ impl Engine {
         if let Some(stub) = set.find_match(req) {
             return self.stub_reply(stub, &ctx);
         }
-        if req.gigya_method.is_some() {
-            if let Some((name, why)) = req.params().invalid_json_param() {
+        if let Some(method) = &req.gigya_method {
+            // `settings` is a comma list of names for these two, not JSON.
+            let skip: &[&str] = match method.as_str() {
+                "socialize.getUserSettings" | "socialize.delUserSettings" => &["settings"],
+                _ => &[],
+            };
+            if let Some((name, why)) = req.params().invalid_json_param_except(skip) {
                 let spec = EnvelopeSpec::code(codes::INVALID_PARAMETER_VALUE, Outcome::Rejected)
                     .details(format!(
                         "Invalid parameter value: {name} is not valid JSON ({why})"
@@ -306,9 +327,9 @@ impl Engine {
                 return self.envelope(&ctx, spec);
             }
         }
-        if let Some(fallback) = &self.fallback {
-            if let Some(reply) = fallback.handle(self, req, &ctx) {
-                return reply;
+        if let Some(emulator) = &self.emulator {
+            if let Some(answer) = emulator.handle(req, self.clock.now()) {
+                return self.emulator_reply(&ctx, answer);
             }
         }
         if req.http_method != Method::GET && req.http_method != Method::POST {
@@ -352,6 +373,34 @@ impl Engine {
             if let Ok(v) = HeaderValue::from_str(&header_safe(first)) {
                 spec.headers
                     .push((HeaderName::from_static("x-gigya-mock-near-miss"), v));
+            }
+        }
+        self.envelope(ctx, spec)
+    }
+
+    fn emulator_reply(&self, ctx: &CallContext, answer: Answer) -> Reply {
+        let mut info = catalog::describe(answer.code);
+        if let Some(status) = answer.status_code {
+            info.status_code = status;
+            info.status_reason = catalog::reason_phrase(status);
+        }
+        let mut spec = EnvelopeSpec::code(answer.code, Outcome::Emulator);
+        spec.info = info;
+        spec.details = answer.details;
+        if !answer.validation_errors.is_empty() {
+            spec.validation_errors = serde_json::to_string(&answer.validation_errors).ok();
+        }
+        if !answer.fields.is_empty() {
+            spec.dynamic_fields = Some(answer.fields);
+        }
+        if let Some(hint) = answer.hint {
+            let mut text = header_safe_long(&hint, 4000);
+            if text.len() < hint.len() {
+                text.push_str("...");
+            }
+            if let Ok(v) = HeaderValue::from_str(&text) {
+                spec.headers
+                    .push((HeaderName::from_static("x-gigya-mock-hint"), v));
             }
         }
         self.envelope(ctx, spec)
@@ -455,6 +504,11 @@ impl Engine {
 
 /// Printable ASCII only, for header values; at most 300 characters.
 fn header_safe(s: &str) -> String {
+    header_safe_long(s, 300)
+}
+
+/// Printable ASCII only, for header values; at most `max` characters.
+fn header_safe_long(s: &str, max: usize) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_graphic() || c == ' ' {
@@ -463,6 +517,6 @@ fn header_safe(s: &str) -> String {
                 '?'
             }
         })
-        .take(300)
+        .take(max)
         .collect()
 }

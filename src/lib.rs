@@ -10,7 +10,8 @@
 //! - [`exchange`] — a captured request (decoded once) and the reply to it.
 //! - [`matching`] — compiled matchers, the stub index, near-miss explanations.
 //! - [`scenario`] — the file format, loading with `file:line:col` diagnostics, compiling.
-//! - [`engine`] — shared state and `dispatch`: stubs first, then the fallback, else unmatched.
+//! - [`emulator`] — stateful emulation of the seed methods: sites, credentials, accounts.
+//! - [`engine`] — shared state and `dispatch`: stubs first, then the emulator, else unmatched.
 //! - [`admin`] — the `/__admin` API.
 //! - [`server`] — the hyper server: listener, limits, graceful shutdown.
 //! - [`embed`] — the test-facing API: [`GigyaMock`], [`GigyaStub`], [`matchers`].
@@ -21,6 +22,7 @@
 pub mod admin;
 pub mod cli;
 pub mod embed;
+pub mod emulator;
 pub mod engine;
 pub mod exchange;
 pub mod gigya;

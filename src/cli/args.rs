@@ -17,7 +17,8 @@ Examples:
   gigya-mock validate scenarios/
   gigya-mock schema > gigya-mock.schema.json
 
-  curl -s http://127.0.0.1:8080/accounts.getAccountInfo -d UID=u-100";
+  curl -s http://127.0.0.1:8080/accounts.getAccountInfo \\
+       -d apiKey=3_mockApiKey -d secret=bW9jay1naWd5YS1wYXJ0bmVyLXNlY3JldC0wMDAx -d UID=u-100";
 
 /// A local stand-in for the Gigya (SAP Customer Data Cloud) REST API.
 #[derive(Debug, Parser)]
@@ -55,7 +56,7 @@ pub enum Command {
     #[command(
         after_help = "The first line on stdout is `listening on http://<ip>:<port>`.\n\nExample:\n  gigya-mock serve --scenarios scenarios --port 0"
     )]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Check scenario files and report every problem as path:line:col: message.
     #[command(
         after_help = "Exit status: 0 when every file is valid, 1 otherwise.\n\nExample:\n  gigya-mock validate scenarios/ extra.yaml"
@@ -181,6 +182,19 @@ pub struct ServeArgs {
     /// Shift the mock's clock (e.g. 90s, -2m) to test clients' clock-skew handling.
     #[arg(long, env = "GIGYA_MOCK_CLOCK_SKEW", default_value = "0s", value_parser = parse_signed_duration, allow_hyphen_values = true)]
     pub clock_skew: i64,
+    /// Emulator: accepted distance between a signed request's timestamp (or a JWT's iat) and
+    /// the mock's clock; nonces are remembered for twice this long.
+    #[arg(long, env = "GIGYA_MOCK_TIMESTAMP_WINDOW", default_value = "120s", value_parser = parse_duration)]
+    pub timestamp_window: Duration,
+    /// Emulator: most nonces and JWT ids remembered at once (the oldest is forgotten first).
+    #[arg(long, env = "GIGYA_MOCK_MAX_NONCES", default_value_t = 100_000)]
+    pub max_nonces: usize,
+    /// Emulator: most live registration tokens per site (the oldest is dropped first).
+    #[arg(long, env = "GIGYA_MOCK_MAX_REG_TOKENS", default_value_t = 10_000)]
+    pub max_reg_tokens: usize,
+    /// Emulator: most accounts per site that calls may create (through registration tokens).
+    #[arg(long, env = "GIGYA_MOCK_MAX_ACCOUNTS", default_value_t = 100_000)]
+    pub max_accounts: usize,
 }
 
 impl ServeArgs {
@@ -211,6 +225,19 @@ impl ServeArgs {
                 .unwrap_or_else(crate::server::tls::default_data_dir),
             intercept_hosts: crate::server::tls::HostPatterns::parse(&self.intercept_hosts),
             connect_passthrough: self.connect_passthrough,
+        }
+    }
+
+    /// The emulator settings these arguments ask for.
+    #[must_use]
+    pub fn emulator_config(&self) -> crate::emulator::EmulatorConfig {
+        crate::emulator::EmulatorConfig {
+            auth: crate::emulator::AuthConfig {
+                timestamp_window: self.timestamp_window,
+                max_nonces: self.max_nonces.max(1),
+            },
+            max_reg_tokens: self.max_reg_tokens.max(1),
+            max_accounts: self.max_accounts.max(1),
         }
     }
 

@@ -50,7 +50,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     init_logging(&cli.log_level, cli.log_format);
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Validate(args) => Ok(validate(&args.paths)),
         Command::Ca(args) => ca(&args),
         Command::Schema => {
@@ -136,6 +136,7 @@ fn serve(args: args::ServeArgs) -> anyhow::Result<ExitCode> {
         .engine_config(config)
         .server_config(args.server_config())
         .clock(Arc::new(SystemClock::with_skew_ms(args.clock_skew_ms())))
+        .emulator(args.emulator_config())
         .worker_threads(threads);
     for path in &args.scenarios {
         builder = builder.scenarios(path);

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::emulator::EmulatorConfig;
 use crate::engine::{Engine, EngineConfig, StubError};
 use crate::gigya::envelope::Clock;
 use crate::scenario::load::{Format, LoadError, Source};
@@ -44,7 +45,7 @@ pub struct VerifyError {
 }
 
 /// Builds and starts a [`GigyaMock`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 #[must_use = "call `start().await` to run the server"]
 pub struct GigyaMockBuilder {
     paths: Vec<PathBuf>,
@@ -55,7 +56,25 @@ pub struct GigyaMockBuilder {
     engine: EngineConfig,
     server: Option<ServerConfig>,
     clock: Option<Arc<dyn Clock>>,
+    emulator: Option<EmulatorConfig>,
     worker_threads: usize,
+}
+
+impl Default for GigyaMockBuilder {
+    fn default() -> Self {
+        Self {
+            paths: Vec::new(),
+            sources: Vec::new(),
+            stubs: Vec::new(),
+            sites: Vec::new(),
+            accounts: Vec::new(),
+            engine: EngineConfig::default(),
+            server: None,
+            clock: None,
+            emulator: Some(EmulatorConfig::default()),
+            worker_threads: 0,
+        }
+    }
 }
 
 impl GigyaMockBuilder {
@@ -119,6 +138,19 @@ impl GigyaMockBuilder {
     /// Replaces the clock (for example a `ManualClock`).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// Replaces the emulator settings (the emulator answers Gigya methods it implements for
+    /// the configured sites when no stub matches; it is on by default).
+    pub fn emulator(mut self, config: EmulatorConfig) -> Self {
+        self.emulator = Some(config);
+        self
+    }
+
+    /// Turns the emulator off: calls no stub matches get the unmatched answer.
+    pub fn without_emulator(mut self) -> Self {
+        self.emulator = None;
         self
     }
 
@@ -186,6 +218,9 @@ impl GigyaMockBuilder {
         let mut engine = Engine::new(set, self.engine);
         if let Some(clock) = self.clock {
             engine = engine.with_clock(clock);
+        }
+        if let Some(config) = self.emulator {
+            engine = engine.with_emulator(config);
         }
         let server = self.server.unwrap_or_else(|| ServerConfig {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -533,8 +568,10 @@ impl GigyaMock {
         }
     }
 
-    /// Removes run-time stubs and their expectations, and sets hit counters back to zero.
+    /// Removes run-time stubs and their expectations, sets hit counters back to zero, and puts
+    /// the emulator back to its seeded state.
     pub fn reset(&self) {
+        self.engine.reset();
         let set = self.engine.scenarios();
         let runtime: Vec<Arc<str>> = set
             .stubs()

@@ -39,6 +39,8 @@ include!("catalog_table.rs");
 pub mod codes {
     /// Success.
     pub const OK: u32 = 0;
+    /// `conflictHandling=saveProfileAndFail`: saved, but a login identifier was taken.
+    pub const OK_LOGIN_ID_EXISTS: u32 = 200010;
     /// Malformed request (bad encoding, unsupported HTTP method, HTTPS-only parameter over HTTP).
     pub const INVALID_REQUEST_FORMAT: u32 = 400001;
     /// A required parameter is missing.
@@ -51,6 +53,14 @@ pub mod codes {
     pub const INVALID_AUTH_HEADER: u32 = 400008;
     /// Container code for `validationErrors`.
     pub const VALIDATION_ERROR: u32 = 400009;
+    /// `validationErrors` item: a value of the wrong type.
+    pub const INVALID_TYPE: u32 = 400023;
+    /// `validationErrors` item: a field a strict schema does not allow.
+    pub const DYNAMIC_FIELDS: u32 = 400024;
+    /// `validationErrors` item: a field the caller may not write.
+    pub const WRITE_ACCESS: u32 = 400025;
+    /// `validationErrors` item: a value in the wrong format.
+    pub const INVALID_FORMAT: u32 = 400026;
     /// Missing or unknown API key.
     pub const INVALID_API_KEY: u32 = 400093;
     /// Timestamp outside the accepted window.
@@ -67,6 +77,12 @@ pub mod codes {
     pub const PERMISSION_DENIED: u32 = 403007;
     /// Wrong secret.
     pub const INVALID_SECRET: u32 = 403010;
+    /// An OAuth access token that is not valid.
+    pub const INVALID_TOKEN: u32 = 403025;
+    /// Wrong login ID or password.
+    pub const INVALID_LOGIN_ID: u32 = 403042;
+    /// A login identifier already used by another account.
+    pub const LOGIN_ID_EXISTS: u32 = 403043;
     /// Request body larger than the configured cap.
     pub const ENTITY_TOO_LARGE: u32 = 413001;
     /// Generic server failure.
@@ -169,6 +185,14 @@ mod tests {
             codes::SECRET_OVER_HTTP,
             codes::PERMISSION_DENIED,
             codes::INVALID_SECRET,
+            codes::OK_LOGIN_ID_EXISTS,
+            codes::INVALID_TYPE,
+            codes::DYNAMIC_FIELDS,
+            codes::WRITE_ACCESS,
+            codes::INVALID_FORMAT,
+            codes::INVALID_TOKEN,
+            codes::INVALID_LOGIN_ID,
+            codes::LOGIN_ID_EXISTS,
             codes::ENTITY_TOO_LARGE,
             codes::GENERAL_SERVER_ERROR,
         ] {

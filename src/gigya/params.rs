@@ -255,8 +255,17 @@ impl Params {
     /// with the parser's complaint.
     #[must_use]
     pub fn invalid_json_param(&self) -> Option<(&str, String)> {
+        self.invalid_json_param_except(&[])
+    }
+
+    /// As [`Params::invalid_json_param`], ignoring the parameters named in `skip` (methods
+    /// where such a name is not JSON, e.g. the `settings` name list of
+    /// `socialize.getUserSettings`).
+    #[must_use]
+    pub fn invalid_json_param_except(&self, skip: &[&str]) -> Option<(&str, String)> {
         self.entries.iter().find_map(|p| {
-            let is_json_param = JSON_PARAMS.iter().any(|n| n.eq_ignore_ascii_case(&p.name));
+            let is_json_param = JSON_PARAMS.iter().any(|n| n.eq_ignore_ascii_case(&p.name))
+                && !skip.iter().any(|n| n.eq_ignore_ascii_case(&p.name));
             if !is_json_param || p.value.trim().is_empty() || p.json().is_some() {
                 return None;
             }

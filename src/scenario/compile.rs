@@ -395,6 +395,27 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
     })
 }
 
+/// Whether `path` names a writable account field: `profile.x`, `data.x.y`, or a top-level
+/// account field such as `isActive`.
+fn valid_field_path(path: &str) -> bool {
+    let mut parts = path.split('.');
+    let Some(first) = parts.next() else {
+        return false;
+    };
+    if path.split('.').any(str::is_empty) {
+        return false;
+    }
+    match first {
+        "profile" | "data" | "subscriptions" | "preferences" | "rba" => true,
+        _ => {
+            path == first
+                && first
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        }
+    }
+}
+
 /// A stub's name: as written, or `<file>#<index>`.
 fn stub_name(stub: &Stub, input: &Input, i: usize) -> String {
     stub.name
@@ -499,6 +520,54 @@ impl Compiler {
                 self.problem(&at, "application needs a `secret`, a `publicKey`, or both");
             }
         }
+        if let Some(o) = &site.options {
+            self.site_options(o, &at.key("options"));
+        }
+    }
+
+    fn site_options(&mut self, o: &super::model::SiteOptions, at: &KeyPath) {
+        for (key, code) in [
+            ("unknownUidCode", o.unknown_uid_code),
+            ("invalidRegTokenCode", o.invalid_reg_token_code),
+            ("httpsRequiredCode", o.https_required_code),
+        ] {
+            if let Some(code) = code {
+                if code < 100_000 || !crate::gigya::catalog::is_known(code) {
+                    self.problem(
+                        &at.key(key),
+                        format!("{key}: {code} is not an error code of the Gigya catalogue"),
+                    );
+                }
+            }
+        }
+        if let Some(s) = o.login_id_exists_status {
+            if !(100..=599).contains(&s) {
+                self.problem(
+                    &at.key("loginIdExistsStatus"),
+                    format!("loginIdExistsStatus: {s} is not an HTTP-like status (100 to 599)"),
+                );
+            }
+        }
+        for (i, f) in o.server_only_fields.iter().enumerate() {
+            if !valid_field_path(f) {
+                self.problem(
+                    &at.key("serverOnlyFields").index(i),
+                    format!(
+                        "serverOnlyFields: {f:?} is not a field path such as data.tier, profile.email or isActive"
+                    ),
+                );
+            }
+        }
+        for (i, f) in o.data_fields.iter().flatten().enumerate() {
+            if f.is_empty() || f.split('.').any(str::is_empty) {
+                self.problem(
+                    &at.key("dataFields").index(i),
+                    format!(
+                        "dataFields: {f:?} is not a dotted field path such as tier or address.city"
+                    ),
+                );
+            }
+        }
     }
 
     fn accounts(&mut self, accounts: Vec<(usize, usize, Account)>, sites: &[Site]) -> Vec<Account> {
@@ -530,6 +599,14 @@ impl Compiler {
                         "several sites are configured: give this account an `apiKey`",
                     );
                     continue;
+                }
+            }
+            if let Some(created) = &account.created {
+                if chrono::DateTime::parse_from_rfc3339(created).is_err() {
+                    self.problem(
+                        &at.key("created"),
+                        format!("created: {created:?} is not an ISO 8601 time such as 2014-07-16T19:20:30Z"),
+                    );
                 }
             }
             if out

@@ -8,8 +8,8 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use super::model::{
-    Account, Application, AuthMode, RequestPattern, Response, ScenarioFile, Site, Stub,
-    ValidationError, ValueMatch,
+    Account, Application, AuthMode, NestedMerge, RequestPattern, Response, ScenarioFile,
+    SettingsMerge, Site, SiteOptions, Stub, ValidationError, ValueMatch,
 };
 use super::tree::{Kind, Node, Pos, Scalar};
 
@@ -26,6 +26,12 @@ pub struct ShapeProblem {
 pub fn scenario_file(root: &Node, problems: &mut Vec<ShapeProblem>) -> ScenarioFile {
     let mut d = Decoder { problems };
     d.file(root)
+}
+
+/// Decodes a single account (the admin API's `PUT /__admin/accounts/{UID}` body).
+pub fn account(node: &Node, problems: &mut Vec<ShapeProblem>) -> Option<Account> {
+    let mut d = Decoder { problems };
+    d.account(node)
 }
 
 /// Decodes a single stub (the admin API's `POST /__admin/stubs` body).
@@ -103,6 +109,19 @@ const SITE_KEYS: &[&str] = &[
     "applications",
     "auth",
     "requireHttps",
+    "options",
+];
+const OPTION_KEYS: &[&str] = &[
+    "unknownUidCode",
+    "invalidRegTokenCode",
+    "httpsRequiredCode",
+    "loginIdExistsStatus",
+    "nestedObjects",
+    "nullRemovesField",
+    "userSettings",
+    "serverOnlyFields",
+    "dataFields",
+    "signatureDebug",
 ];
 const APP_KEYS: &[&str] = &["userKey", "secret", "publicKey"];
 const ACCOUNT_KEYS: &[&str] = &[
@@ -118,6 +137,12 @@ const ACCOUNT_KEYS: &[&str] = &[
     "loginEmails",
     "username",
     "password",
+    "secretQuestion",
+    "secretAnswer",
+    "requirePasswordChange",
+    "phoneNumber",
+    "lang",
+    "rba",
     "created",
     "regSource",
     "userInfo",
@@ -340,8 +365,84 @@ impl Decoder<'_> {
         if let Some(n) = f.take("requireHttps") {
             site.require_https = self.bool(n, "requireHttps");
         }
+        if let Some(n) = f.take("options") {
+            site.options = self.site_options(n);
+        }
         f.finish(self, SITE_KEYS);
         Some(site)
+    }
+
+    fn site_options(&mut self, node: &Node) -> Option<SiteOptions> {
+        let mut f = self.fields(node, "site options")?;
+        let mut o = SiteOptions::default();
+        for (key, slot) in [
+            ("unknownUidCode", &mut o.unknown_uid_code),
+            ("invalidRegTokenCode", &mut o.invalid_reg_token_code),
+            ("httpsRequiredCode", &mut o.https_required_code),
+        ] {
+            if let Some(n) = f.take(key) {
+                *slot = self.ranged(n, key, "a Gigya error code");
+            }
+        }
+        if let Some(n) = f.take("loginIdExistsStatus") {
+            o.login_id_exists_status = self.ranged(n, "loginIdExistsStatus", "100 to 999");
+        }
+        if let Some(n) = f.take("nestedObjects") {
+            o.nested_objects = match self.string(n, "nestedObjects").as_deref() {
+                Some("merge") => Some(NestedMerge::Merge),
+                Some("replace") => Some(NestedMerge::Replace),
+                Some(other) => {
+                    self.problem(
+                        n.pos,
+                        format!(
+                            "nestedObjects: unknown value `{other}`; expected merge or replace"
+                        ),
+                    );
+                    None
+                }
+                None => None,
+            };
+        }
+        if let Some(n) = f.take("userSettings") {
+            o.user_settings = match self.string(n, "userSettings").as_deref() {
+                Some("merge") => Some(SettingsMerge::Merge),
+                Some("replace") => Some(SettingsMerge::Replace),
+                Some(other) => {
+                    self.problem(
+                        n.pos,
+                        format!("userSettings: unknown value `{other}`; expected merge or replace"),
+                    );
+                    None
+                }
+                None => None,
+            };
+        }
+        for (key, slot) in [
+            ("nullRemovesField", &mut o.null_removes_field),
+            ("signatureDebug", &mut o.signature_debug),
+        ] {
+            if let Some(n) = f.take(key) {
+                *slot = self.bool(n, key);
+            }
+        }
+        if let Some(n) = f.take("serverOnlyFields") {
+            for item in self.seq(n, "serverOnlyFields") {
+                if let Some(s) = self.string(item, "serverOnlyFields item") {
+                    o.server_only_fields.push(s);
+                }
+            }
+        }
+        if let Some(n) = f.take("dataFields") {
+            let mut fields = Vec::new();
+            for item in self.seq(n, "dataFields") {
+                if let Some(s) = self.string(item, "dataFields item") {
+                    fields.push(s);
+                }
+            }
+            o.data_fields = Some(fields);
+        }
+        f.finish(self, OPTION_KEYS);
+        Some(o)
     }
 
     fn application(&mut self, node: &Node) -> Option<Application> {
@@ -377,6 +478,7 @@ impl Decoder<'_> {
             ("subscriptions", &mut a.subscriptions),
             ("preferences", &mut a.preferences),
             ("userInfo", &mut a.user_info),
+            ("rba", &mut a.rba),
         ] {
             if let Some(n) = f.take(key) {
                 *slot = self.object(n, key);
@@ -386,6 +488,7 @@ impl Decoder<'_> {
             ("isActive", &mut a.is_active),
             ("isVerified", &mut a.is_verified),
             ("isRegistered", &mut a.is_registered),
+            ("requirePasswordChange", &mut a.require_password_change),
         ] {
             if let Some(n) = f.take(key) {
                 *slot = self.bool(n, key);
@@ -401,6 +504,10 @@ impl Decoder<'_> {
         for (key, slot) in [
             ("username", &mut a.username),
             ("password", &mut a.password),
+            ("secretQuestion", &mut a.secret_question),
+            ("secretAnswer", &mut a.secret_answer),
+            ("phoneNumber", &mut a.phone_number),
+            ("lang", &mut a.lang),
             ("created", &mut a.created),
             ("regSource", &mut a.reg_source),
         ] {
@@ -803,6 +910,51 @@ stubs:
         assert!(msgs.contains(&"site is missing `apiKey`"), "{msgs:?}");
         assert!(msgs.iter().any(|m| m.contains("unknown mode `loose`")));
         assert!(msgs.contains(&"application is missing `userKey`"));
+    }
+
+    #[test]
+    fn site_options_and_account_extras_are_decoded() {
+        let (f, p) = decode(
+            "version: 1\nsites:\n  - apiKey: k\n    options:\n      unknownUidCode: 403047\n      nestedObjects: replace\n      userSettings: replace\n      nullRemovesField: false\n      serverOnlyFields: [data.tier]\n      dataFields: [car]\n      signatureDebug: true\n      loginIdExistsStatus: 409\naccounts:\n  - UID: u\n    secretQuestion: q\n    secretAnswer: a\n    requirePasswordChange: true\n    phoneNumber: '+1555'\n    lang: it\n    rba: {riskPolicy: low}\n",
+        );
+        assert!(p.is_empty(), "{p:?}");
+        let o = f.sites[0].options.as_ref().unwrap();
+        assert_eq!(o.unknown_uid_code, Some(403047));
+        assert_eq!(o.nested_objects, Some(NestedMerge::Replace));
+        assert_eq!(o.user_settings, Some(SettingsMerge::Replace));
+        assert_eq!(o.null_removes_field, Some(false));
+        assert_eq!(o.server_only_fields, vec!["data.tier".to_owned()]);
+        assert_eq!(o.data_fields, Some(vec!["car".to_owned()]));
+        assert_eq!(o.signature_debug, Some(true));
+        assert_eq!(o.login_id_exists_status, Some(409));
+        let a = &f.accounts[0];
+        assert_eq!(a.secret_question.as_deref(), Some("q"));
+        assert_eq!(a.require_password_change, Some(true));
+        assert_eq!(a.phone_number.as_deref(), Some("+1555"));
+        assert_eq!(a.rba.as_ref().unwrap()["riskPolicy"], "low");
+    }
+
+    #[test]
+    fn bad_site_options_are_reported() {
+        let (_, p) = decode(
+            "version: 1\nsites:\n  - apiKey: k\n    options:\n      nestedObjects: deep\n      userSettings: [x]\n      unknownUidCod: 1\n",
+        );
+        let msgs: Vec<&str> = p.iter().map(|p| p.message.as_str()).collect();
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("nestedObjects: unknown value `deep`")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("userSettings: expected a string")),
+            "{msgs:?}"
+        );
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("did you mean `unknownUidCode`")),
+            "{msgs:?}"
+        );
     }
 
     #[test]

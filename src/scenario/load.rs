@@ -397,6 +397,24 @@ mod tests {
     }
 
     #[test]
+    fn site_options_and_account_times_are_checked() {
+        let e = errors(vec![yaml(
+            "s.yaml",
+            "version: 1\nsites:\n  - apiKey: k\n    options:\n      unknownUidCode: 123\n      loginIdExistsStatus: 700\n      serverOnlyFields: [\"data.\", nope.x]\n      dataFields: [\"\"]\naccounts:\n  - UID: u\n    created: yesterday\n",
+        )]);
+        let text = e.join("\n");
+        assert!(
+            text.contains("unknownUidCode: 123 is not an error code"),
+            "{text}"
+        );
+        assert!(text.contains("loginIdExistsStatus: 700"), "{text}");
+        assert!(text.contains("serverOnlyFields: \"data.\""), "{text}");
+        assert!(text.contains("serverOnlyFields: \"nope.x\""), "{text}");
+        assert!(text.contains("dataFields: \"\""), "{text}");
+        assert!(text.contains("created: \"yesterday\""), "{text}");
+    }
+
+    #[test]
     fn semantic_problems_point_at_their_values() {
         let e = errors(vec![yaml(
             "a.yaml",

@@ -222,3 +222,74 @@ fn serve_with_tls_prints_both_urls_and_the_ca_path() {
         format!("CA certificate: {}/ca.pem", dir.path().display())
     );
 }
+
+/// Starts `serve` on a free port with extra arguments and environment; returns the child and
+/// its port.
+fn serve(args: &[&str], env: &[(&str, &str)]) -> (std::process::Child, u16) {
+    let mut child = Command::new(bin())
+        .args(["serve", "--scenarios", "scenarios", "--port", "0"])
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(repo())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let first = BufReader::new(stdout).lines().next().unwrap().unwrap();
+    let port = first.rsplit(':').next().unwrap().parse().unwrap();
+    (child, port)
+}
+
+fn post(port: u16, path: &str, form: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+        form.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    stream.read_to_string(&mut resp).unwrap();
+    let body = resp.split_once("\r\n\r\n").unwrap().1;
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {resp}"))
+}
+
+#[test]
+fn serve_emulates_the_bundled_site_and_takes_the_timestamp_window_from_the_environment() {
+    use crate::support::gigya::{API_KEY, SECRET_S, sign_params};
+    let (mut child, port) = serve(&[], &[("GIGYA_MOCK_TIMESTAMP_WINDOW", "5s")]);
+    // The --help example.
+    let body = post(
+        port,
+        "/accounts.getAccountInfo",
+        &format!("apiKey={API_KEY}&secret={SECRET_S}&UID=u-100"),
+    );
+    assert_eq!(body["errorCode"], 0, "{body}");
+    assert_eq!(body["profile"]["firstName"], "Ann");
+    // A signature 60 s old is outside the 5 s window.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut params = vec![
+        ("apiKey".to_owned(), API_KEY.to_owned()),
+        ("UID".to_owned(), "u-100".to_owned()),
+        ("timestamp".to_owned(), (now - 60).to_string()),
+        ("nonce".to_owned(), "cli-1".to_owned()),
+    ];
+    let url = format!("http://127.0.0.1:{port}/accounts.getAccountInfo");
+    let sig = sign_params(SECRET_S, "POST", &url, &params);
+    params.push(("sig".to_owned(), sig));
+    let form =
+        gigya_mock::exchange::form_encode(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let body = post(port, "/accounts.getAccountInfo", &form);
+    assert_eq!(body["errorCode"], 403002, "{body}");
+    assert!(
+        body["errorDetails"].as_str().unwrap().contains("±5 s"),
+        "{body}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

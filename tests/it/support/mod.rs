@@ -2,6 +2,7 @@
 
 // Helpers are shared by every test module; not each one uses all of them.
 #![allow(dead_code)]
+pub mod gigya;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -177,6 +178,10 @@ pub fn temp_files(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 /// Replaces a temp dir prefix in text so snapshots are stable.
+#[allow(
+    dead_code,
+    reason = "for snapshot tests of output that names a temp dir"
+)]
 pub fn redact_dir(text: &str, dir: &Path) -> String {
     text.replace(&format!("{}/", dir.display()), "[DIR]/")
         .replace(&dir.display().to_string(), "[DIR]")
