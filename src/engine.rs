@@ -5,8 +5,13 @@
 //! emulator, when configured); and finally the unmatched answer — a Gigya envelope naming the
 //! nearest stubs, never a bare 404. `dispatch` is synchronous and cannot fail; delays are
 //! returned in the reply for the server to apply.
+//!
+//! The engine also holds the traffic [`Journal`] (the server records into it) and the admin
+//! API's edits of the stub set: stubs added or removed at run time produce a new set that is
+//! swapped in whole, and [`Engine::reset`] goes back to the set loaded from files.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -19,7 +24,9 @@ use crate::gigya::envelope::{
     self, CallIds, Clock, Envelope, Format, JSON_CONTENT_TYPE, JSONP_CONTENT_TYPE, SystemClock,
 };
 use crate::gigya::params::{ConflictPolicy, parse_bool};
-use crate::scenario::{CompiledResponse, CompiledStub, ScenarioSet};
+use crate::journal::{Journal, JournalConfig};
+use crate::scenario::load::{self, LoadError};
+use crate::scenario::{CompiledResponse, CompiledStub, ScenarioSet, fragment};
 
 /// Behaviour settings of the engine.
 #[derive(Debug, Clone)]
@@ -155,12 +162,28 @@ impl EnvelopeSpec {
 pub trait Fallback: Send + Sync + std::fmt::Debug {
     /// An answer, or `None` to let the engine give the unmatched answer.
     fn handle(&self, engine: &Engine, req: &CapturedRequest, ctx: &CallContext) -> Option<Reply>;
+
+    /// Called by [`Engine::reset`] (`POST /__admin/reset`) after the stub set has been
+    /// restored to `set` (the files' set): drop any state built up by calls and re-seed from
+    /// the set. The default does nothing.
+    fn reset(&self, set: &ScenarioSet) {
+        let _ = set;
+    }
 }
 
 /// Shared state of a running mock.
 #[derive(Debug)]
 pub struct Engine {
+    /// The set being served (files plus run-time edits).
     scenarios: ArcSwap<ScenarioSet>,
+    /// The set as loaded from files: what a reset goes back to.
+    files: ArcSwap<ScenarioSet>,
+    /// Serializes admin edits, so two concurrent edits cannot both start from the same set and
+    /// lose one of them. Never held across `.await` (edits are synchronous).
+    edits: Mutex<()>,
+    /// Numbers unnamed stubs added at run time.
+    runtime_names: AtomicU64,
+    journal: Journal,
     config: EngineConfig,
     clock: Arc<dyn Clock>,
     ids: CallIds,
@@ -171,8 +194,13 @@ impl Engine {
     /// An engine over a scenario set, with the system clock and random call ids.
     #[must_use]
     pub fn new(set: ScenarioSet, config: EngineConfig) -> Self {
+        let set = Arc::new(set);
         Self {
-            scenarios: ArcSwap::from_pointee(set),
+            scenarios: ArcSwap::new(set.clone()),
+            files: ArcSwap::new(set),
+            edits: Mutex::new(()),
+            runtime_names: AtomicU64::new(0),
+            journal: Journal::new(JournalConfig::default()),
             config,
             clock: Arc::new(SystemClock::default()),
             ids: CallIds::Random,
@@ -192,6 +220,19 @@ impl Engine {
     pub fn with_call_ids(mut self, ids: CallIds) -> Self {
         self.ids = ids;
         self
+    }
+
+    /// Replaces the journal (default: [`JournalConfig::default`]).
+    #[must_use]
+    pub fn with_journal(mut self, config: JournalConfig) -> Self {
+        self.journal = Journal::new(config);
+        self
+    }
+
+    /// The traffic journal.
+    #[must_use]
+    pub fn journal(&self) -> &Journal {
+        &self.journal
     }
 
     /// Sets the fallback for unmatched calls.
@@ -219,9 +260,74 @@ impl Engine {
         self.scenarios.load_full()
     }
 
-    /// Swaps in a new scenario set atomically.
+    /// Swaps in a new set loaded from files, atomically. It becomes what a reset returns to;
+    /// stubs added at run time are dropped with the old set.
     pub fn replace_scenarios(&self, set: ScenarioSet) {
-        self.scenarios.store(Arc::new(set));
+        let _guard = self.edit_lock();
+        let set = Arc::new(set);
+        self.files.store(set.clone());
+        self.scenarios.store(set);
+    }
+
+    fn edit_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The guarded data is `()`: a poisoned lock carries no broken state.
+        self.edits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds stubs posted as YAML or JSON text (one stub, a list, or `{stubs: [...]}`) to the
+    /// served set; unnamed stubs are called `runtime-<n>`. Returns the new stubs' names.
+    /// Each is tried before the existing stubs of the same priority.
+    ///
+    /// # Errors
+    /// Every problem in the text, positioned as `label:line:col`; nothing is added then.
+    pub fn add_stubs(
+        &self,
+        text: &str,
+        format: load::Format,
+        label: &str,
+    ) -> Result<Vec<String>, LoadError> {
+        let _guard = self.edit_lock();
+        let current = self.scenarios.load_full();
+        let added = fragment::runtime_stubs(text, format, label, &current, || {
+            let n = self.runtime_names.fetch_add(1, Ordering::Relaxed) + 1;
+            format!("runtime-{n}")
+        })?;
+        let names = added.iter().map(|s| s.name.to_string()).collect();
+        self.scenarios
+            .store(Arc::new(current.derive(|_| true, false, added)));
+        Ok(names)
+    }
+
+    /// Removes a stub (from files or added at run time) from the served set until the next
+    /// reset. Returns false when no stub has that name.
+    pub fn remove_stub(&self, name: &str) -> bool {
+        let _guard = self.edit_lock();
+        let current = self.scenarios.load_full();
+        if current.stub(name).is_none() {
+            return false;
+        }
+        self.scenarios.store(Arc::new(current.derive(
+            |s| &*s.name != name,
+            false,
+            Vec::new(),
+        )));
+        true
+    }
+
+    /// Back to the state after start-up: the files' stubs (run-time stubs removed, removed
+    /// stubs restored) with zeroed hit counters, an empty journal, and the fallback's
+    /// [`Fallback::reset`]. Returns how many journal entries were cleared.
+    pub fn reset(&self) -> usize {
+        let _guard = self.edit_lock();
+        let files = self.files.load_full();
+        let fresh = Arc::new(files.derive(|_| true, true, Vec::new()));
+        self.scenarios.store(fresh.clone());
+        if let Some(fallback) = &self.fallback {
+            fallback.reset(&fresh);
+        }
+        self.journal.clear()
     }
 
     /// A fresh `callId`.

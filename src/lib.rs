@@ -10,8 +10,10 @@
 //! - [`exchange`] — a captured request (decoded once) and the reply to it.
 //! - [`matching`] — compiled matchers, the stub index, near-miss explanations.
 //! - [`scenario`] — the file format, loading with `file:line:col` diagnostics, compiling.
+//! - [`redact`] — what counts as a secret in recorded traffic, and replacing it.
+//! - [`journal`] — the bounded traffic journal, its queries, HAR export, and `expect:` checks.
 //! - [`engine`] — shared state and `dispatch`: stubs first, then the fallback, else unmatched.
-//! - [`admin`] — the `/__admin` API.
+//! - [`admin`] — the `/__admin` API (journal, stubs, reset, verify, shutdown).
 //! - [`server`] — the hyper server: listener, limits, graceful shutdown.
 //! - [`cli`] — the command line (the binary is a thin shell over it).
 //!
@@ -22,6 +24,8 @@ pub mod cli;
 pub mod engine;
 pub mod exchange;
 pub mod gigya;
+pub mod journal;
 pub mod matching;
+pub mod redact;
 pub mod scenario;
 pub mod server;

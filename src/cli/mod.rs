@@ -1,11 +1,15 @@
 //! The command-line interface: argument parsing (every flag has a `GIGYA_MOCK_*` variable),
-//! logging set-up, and the `serve`, `validate` and `schema` commands.
+//! logging set-up, and the `serve`, `validate`, `schema`, `verify` and `journal` commands
+//! (the last two talk HTTP to a running server's admin API).
 //!
 //! [`run`] is what `main` calls and what CLI tests can call in-process; it returns the exit
 //! code instead of exiting. This module is the only place that prints to stdout and installs
 //! the tracing subscriber.
 
 mod args;
+mod client;
+mod journal;
+mod verify;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -56,6 +60,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", scenario::model::json_schema());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Verify(args) => verify::run(&args),
+        Command::Journal(args) => journal::run(&args),
     }
 }
 
@@ -122,7 +128,8 @@ fn serve(args: args::ServeArgs) -> anyhow::Result<ExitCode> {
         ..EngineConfig::default()
     };
     let engine = Engine::new(set, config)
-        .with_clock(Arc::new(SystemClock::with_skew_ms(args.clock_skew_ms())));
+        .with_clock(Arc::new(SystemClock::with_skew_ms(args.clock_skew_ms())))
+        .with_journal(args.journal_config());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -134,6 +141,9 @@ fn serve(args: args::ServeArgs) -> anyhow::Result<ExitCode> {
         {
             let mut out = std::io::stdout().lock();
             writeln!(out, "listening on http://{}", server.local_addr())?;
+            if let Some(admin) = server.admin_addr() {
+                writeln!(out, "admin API on http://{admin}/__admin")?;
+            }
             out.flush()?;
         }
         tracing::info!(

@@ -3,8 +3,13 @@
 //! One task accepts connections while a semaphore caps how many are open; each connection is
 //! served by hyper (HTTP/1.1, and HTTP/2 with prior knowledge) with a header-read timeout.
 //! The service never fails: requests under `/__admin` go to the admin API, everything else is
-//! captured (body capped and time-limited) and dispatched by the engine. Shutdown stops
+//! captured (body capped and time-limited), dispatched by the engine, and recorded in the
+//! journal just before the answer is sent (rejected requests included). Shutdown stops
 //! accepting, lets in-flight requests finish within a deadline, then drops what is left.
+//!
+//! With an admin port, a second listener serves only `/__admin`, and the main port treats
+//! `/__admin` paths as ordinary (unmatched) Gigya calls, so the mock's API cannot collide with
+//! the traffic under test.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -49,6 +54,9 @@ pub struct ServerConfig {
     pub body_timeout: Duration,
     /// How long shutdown waits for in-flight requests.
     pub shutdown_timeout: Duration,
+    /// Serve the admin API on this port (same address) instead of the main one; 0 picks a
+    /// free port.
+    pub admin_port: Option<u16>,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +69,7 @@ impl Default for ServerConfig {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             shutdown_timeout: Duration::from_secs(5),
+            admin_port: None,
         }
     }
 }
@@ -73,13 +82,23 @@ pub(crate) struct Shared {
     pub(crate) shutdown: CancellationToken,
 }
 
+/// What a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The Gigya API, plus `/__admin` unless an admin port is configured.
+    Main,
+    /// Only the admin API.
+    Admin,
+}
+
 /// A running server. Dropping it stops it (without waiting); [`Server::shutdown`] stops it and
 /// waits until every connection is closed.
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
     shutdown: CancellationToken,
-    task: Option<JoinHandle<()>>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl Server {
@@ -90,17 +109,33 @@ impl Server {
     pub async fn start(engine: Arc<Engine>, config: ServerConfig) -> std::io::Result<Self> {
         let listener = TcpListener::bind(SocketAddr::new(config.bind, config.port)).await?;
         let addr = listener.local_addr()?;
+        let admin_listener = match config.admin_port {
+            Some(port) => Some(TcpListener::bind(SocketAddr::new(config.bind, port)).await?),
+            None => None,
+        };
+        let admin_addr = match &admin_listener {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
         let shutdown = CancellationToken::new();
         let shared = Arc::new(Shared {
             engine,
             config,
             shutdown: shutdown.clone(),
         });
-        let task = tokio::spawn(accept_loop(listener, shared));
+        let mut tasks = vec![tokio::spawn(accept_loop(
+            listener,
+            shared.clone(),
+            Role::Main,
+        ))];
+        if let Some(l) = admin_listener {
+            tasks.push(tokio::spawn(accept_loop(l, shared, Role::Admin)));
+        }
         Ok(Self {
             addr,
+            admin_addr,
             shutdown,
-            task: Some(task),
+            tasks,
         })
     }
 
@@ -108,6 +143,12 @@ impl Server {
     #[must_use]
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The admin listener's address, when the admin API has its own port.
+    #[must_use]
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
     }
 
     /// A token that stops the server when cancelled.
@@ -129,7 +170,7 @@ impl Server {
     }
 
     async fn join(&mut self) {
-        if let Some(task) = self.task.take() {
+        for task in std::mem::take(&mut self.tasks) {
             if let Err(e) = task.await {
                 tracing::error!("server task failed: {e}");
             }
@@ -140,13 +181,13 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.shutdown.cancel();
-        if let Some(task) = self.task.take() {
+        for task in self.tasks.drain(..) {
             task.abort();
         }
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, role: Role) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -184,7 +225,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let conn_shared = shared.clone();
         let service = service_fn(move |req| {
             let shared = conn_shared.clone();
-            async move { Ok::<_, Infallible>(handle(shared, req, remote, Scheme::Http).await) }
+            async move { Ok::<_, Infallible>(handle(shared, req, remote, Scheme::Http, role).await) }
         });
         let conn = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
@@ -212,20 +253,25 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
     remote: SocketAddr,
     scheme: Scheme,
+    role: Role,
 ) -> Response<Body> {
     let started = Instant::now();
     let received_at = shared.engine.clock().now();
     let (parts, body) = req.into_parts();
-    if admin::is_admin_path(&parts.uri) {
-        let body = match read_body(&shared, &parts.headers, body).await {
-            Ok(b) => b,
-            Err(reply) => return into_response(reply),
+    let admin_path = admin::is_admin_path(&parts.uri);
+    if role == Role::Admin || (admin_path && shared.config.admin_port.is_none()) {
+        if !admin_path {
+            return admin::not_here(&parts);
+        }
+        return match read_body(&shared, &parts.headers, body).await {
+            Ok(b) => admin::handle(&shared, &parts, b).await,
+            Err(e) => admin::body_error(&e),
         };
-        return admin::handle(&shared, &parts, body).await;
     }
-    let body = match read_body(&shared, &parts.headers, body).await {
-        Ok(b) => b,
-        Err(reply) => return into_response(reply),
+    let version = parts.version;
+    let (body, rejected) = match read_body(&shared, &parts.headers, body).await {
+        Ok(b) => (b, None),
+        Err(e) => (Bytes::new(), Some(e.reply(&shared))),
     };
     let captured = CapturedRequest::new(
         RequestParts {
@@ -239,10 +285,17 @@ pub(crate) async fn handle(
         },
         shared.engine.config().conflict,
     );
-    let reply = shared.engine.dispatch(&captured);
+    let reply = match rejected {
+        Some(reply) => reply,
+        None => shared.engine.dispatch(&captured),
+    };
     if let Some(delay) = reply.delay {
         tokio::time::sleep(delay).await;
     }
+    shared
+        .engine
+        .journal()
+        .record_exchange(&captured, &reply, version, started.elapsed());
     tracing::debug!(
         target: "gigya_mock::access",
         method = %captured.http_method,
@@ -257,19 +310,54 @@ pub(crate) async fn handle(
     into_response(reply)
 }
 
-/// Reads the body within the size cap and the body timeout; failures become Gigya errors.
+/// Why a request body could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    /// Larger than `--max-body` (the limit in bytes).
+    TooLarge(usize),
+    /// The connection failed while reading.
+    Read(String),
+    /// Not complete within `--body-timeout` (seconds).
+    Timeout(u64),
+}
+
+impl BodyError {
+    /// What is wrong, for messages.
+    pub(crate) fn message(&self) -> String {
+        match self {
+            BodyError::TooLarge(max) => {
+                format!("the request body is larger than the {max}-byte limit (--max-body)")
+            }
+            BodyError::Read(e) => format!("could not read the request body: {e}"),
+            BodyError::Timeout(secs) => {
+                format!("the request body did not arrive within {secs} s")
+            }
+        }
+    }
+
+    /// The Gigya error answer.
+    fn reply(&self, shared: &Shared) -> Reply {
+        let code = match self {
+            BodyError::TooLarge(_) => codes::ENTITY_TOO_LARGE,
+            BodyError::Read(_) | BodyError::Timeout(_) => codes::INVALID_REQUEST_FORMAT,
+        };
+        shared.engine.reject(code, self.message())
+    }
+}
+
+/// Reads the body within the size cap and the body timeout.
 async fn read_body(
     shared: &Shared,
     headers: &http::HeaderMap,
     body: Incoming,
-) -> Result<Bytes, Reply> {
+) -> Result<Bytes, BodyError> {
     let max = shared.config.max_body;
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
-        return Err(too_large(shared, max));
+        return Err(BodyError::TooLarge(max));
     }
     match tokio::time::timeout(
         shared.config.body_timeout,
@@ -278,26 +366,10 @@ async fn read_body(
     .await
     {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(shared, max)),
-        Ok(Err(e)) => Err(shared.engine.reject(
-            codes::INVALID_REQUEST_FORMAT,
-            format!("could not read the request body: {e}"),
-        )),
-        Err(_) => Err(shared.engine.reject(
-            codes::INVALID_REQUEST_FORMAT,
-            format!(
-                "the request body did not arrive within {} s",
-                shared.config.body_timeout.as_secs()
-            ),
-        )),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge(max)),
+        Ok(Err(e)) => Err(BodyError::Read(e.to_string())),
+        Err(_) => Err(BodyError::Timeout(shared.config.body_timeout.as_secs())),
     }
-}
-
-fn too_large(shared: &Shared, max: usize) -> Reply {
-    shared.engine.reject(
-        codes::ENTITY_TOO_LARGE,
-        format!("the request body is larger than the {max}-byte limit (--max-body)"),
-    )
 }
 
 /// Turns a reply into a hyper response.

@@ -33,8 +33,7 @@ fn validate_accepts_the_bundled_scenarios() {
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.trim_end().ends_with(": ok"), "{stdout}");
     assert_eq!(stdout.lines().count(), 1);
-    assert!(
-        stdout.starts_with(&format!(
+    assert!(stdout.starts_with(&format!(
             "{} files, ",
             std::fs::read_dir(repo().join("scenarios"))
                 .unwrap()
@@ -45,8 +44,7 @@ fn validate_accepts_the_bundled_scenarios() {
                     .extension()
                     .is_some_and(|x| x == "yaml" || x == "json"))
                 .count()
-        ))
-    );
+        )));
 }
 
 #[test]

@@ -8,6 +8,7 @@
     unreachable_pub
 )]
 
+mod admin;
 mod cli;
 mod dispatch;
 mod http_server;
