@@ -173,7 +173,11 @@ impl Entry {
             if query.is_some() { "?" } else { "" },
             query.as_deref().unwrap_or_default()
         );
-        let req_kind = BodyKind::of_request(req.header("content-type").as_deref(), &req.body);
+        let content_type = req
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        let req_kind = BodyKind::of_request(content_type, &req.body);
         let (req_body, req_truncated) = cap(redact::body(req_kind, &req.body), body_limit);
         let resp_kind = BodyKind::of_response(reply.header("content-type"), &reply.body);
         let (resp_body, resp_truncated) = cap(redact::body(resp_kind, &reply.body), body_limit);

@@ -110,25 +110,30 @@ fn testcase(out: &mut String, v: &Verdict) {
     out.push_str("    </testcase>\n");
 }
 
-/// Escapes element content (line breaks kept).
+/// Escapes element content (quotes and line breaks kept as they are).
 fn escape_text(s: &str) -> String {
-    escape(s).replace("&#10;", "\n")
+    escape_as(s, false)
 }
 
-/// Escapes text for XML attributes (line breaks as references); drops characters XML 1.0
-/// cannot carry.
+/// Escapes text for XML attributes (quotes and line breaks as references).
 fn escape(s: &str) -> String {
+    escape_as(s, true)
+}
+
+/// Escapes markup characters; drops characters XML 1.0 cannot carry.
+fn escape_as(s: &str, attribute: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' | '\t' | '\r' => {
+            '"' if attribute => out.push_str("&quot;"),
+            '\'' if attribute => out.push_str("&apos;"),
+            '\n' | '\t' | '\r' if attribute => {
                 let _ = write!(out, "&#{};", c as u32);
             }
+            '\n' | '\t' | '\r' | '"' | '\'' => out.push(c),
             c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
             c => out.push(c),
         }

@@ -154,7 +154,9 @@ impl Calls<'_> {
         let mut scored: Vec<(usize, usize, usize, Vec<String>)> = range
             .filter_map(|i| {
                 let (reasons, passed) = self.explain(target, i, set)?;
-                (!reasons.is_empty()).then(|| (reasons.len(), usize::MAX - passed, i, reasons))
+                // A call that meets no criterion at all is not close to anything.
+                (!reasons.is_empty() && passed > 0)
+                    .then(|| (reasons.len(), usize::MAX - passed, i, reasons))
             })
             .collect();
         scored.sort();
@@ -273,7 +275,7 @@ fn verdict(e: &CompiledExpectation, set: &ScenarioSet, calls: &Calls<'_>, droppe
         }
         Check::InOrder(targets) => {
             let steps: Vec<String> = targets.iter().map(Target::describe).collect();
-            v.expected = format!("in this order: {}", steps.join(", then "));
+            v.expected = format!("{} steps, in order", steps.len());
             let mut next = 0;
             let mut positions: Vec<usize> = Vec::new();
             for i in all.clone() {
@@ -364,6 +366,11 @@ impl Report {
                 }
             } else if self.entries == 0 {
                 let _ = writeln!(out, "      closest calls: none (no calls were recorded)");
+            } else if v.extra.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "      closest calls: none (no recorded call meets any part of it)"
+                );
             }
             if !v.extra.is_empty() {
                 let _ = writeln!(out, "      calls that counted:");
@@ -399,5 +406,195 @@ impl Report {
             let _ = writeln!(out, "warning: {w}");
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Engine, EngineConfig};
+    use crate::scenario::load::{Format, Source};
+    use crate::scenario::load_sources;
+
+    const SET: &str = r#"
+version: 1
+stubs:
+  - name: gold
+    request: { method: accounts.setAccountInfo, params: { UID: u-100 } }
+    response: {}
+  - name: first
+    priority: 1
+    request: { method: accounts.setAccountInfo, params: { UID: u-100, tier: vip } }
+    response: {}
+  - name: login
+    request: { method: accounts.login }
+    response: {}
+expect:
+  - { stub: gold, times: 1 }
+  - { request: { method: accounts.login }, atMost: 1 }
+  - { never: { method: accounts.deleteAccount } }
+  - inOrder: [login, { request: { method: accounts.setAccountInfo } }]
+"#;
+
+    /// Runs calls through an engine over `SET` and checks its expectations.
+    fn check(calls: &[(&str, &[(&str, &str)])], dropped: u64) -> Report {
+        let set = load_sources(vec![Source {
+            label: "t.yaml".into(),
+            base_dir: ".".into(),
+            format: Format::Yaml,
+            text: SET.into(),
+        }])
+        .unwrap();
+        let engine = Engine::new(set, EngineConfig::default());
+        for (method, params) in calls {
+            let req = CapturedRequest::gigya_call(method, params.iter().copied());
+            let reply = engine.dispatch(&req);
+            engine.journal().record_exchange(
+                &req,
+                &reply,
+                http::Version::HTTP_11,
+                std::time::Duration::ZERO,
+            );
+        }
+        let set = engine.scenarios();
+        let (entries, _) = engine.journal().snapshot();
+        evaluate(&set.expectations, &set, &entries, dropped)
+    }
+
+    #[test]
+    fn all_met() {
+        let r = check(
+            &[
+                ("accounts.login", &[]),
+                ("accounts.setAccountInfo", &[("UID", "u-100")]),
+            ],
+            0,
+        );
+        assert!(r.passed, "{}", r.to_text());
+        assert_eq!((r.total, r.failed), (4, 0));
+        assert_eq!(r.results[3].matching, vec![1, 2]);
+        assert!(
+            r.to_text()
+                .ends_with("all 4 expectations met (2 calls recorded)\n")
+        );
+    }
+
+    #[test]
+    fn too_few_calls_name_the_closest_with_differences() {
+        let r = check(
+            &[
+                ("accounts.setAccountInfo", &[("UID", "u-200")]),
+                (
+                    "accounts.setAccountInfo",
+                    &[("UID", "u-100"), ("tier", "vip")],
+                ),
+                ("accounts.getAccountInfo", &[]),
+            ],
+            0,
+        );
+        let gold = &r.results[0];
+        assert!(!gold.passed);
+        assert_eq!(gold.expected, "exactly 1 call");
+        assert_eq!(gold.actual, "0 calls");
+        assert_eq!(
+            gold.closest.len(),
+            2,
+            "getAccountInfo meets no criterion: not close"
+        );
+        // A call that fits the stub's pattern but went to a stub tried earlier ranks first.
+        assert_eq!(gold.closest[0].id, 2);
+        assert_eq!(
+            gold.closest[0].differences,
+            vec![r#"matches stub "gold"'s pattern but stub "first" answered first"#]
+        );
+        assert_eq!(gold.closest[1].id, 1);
+        assert_eq!(
+            gold.closest[1].differences,
+            vec![r#"param UID expected "u-100", got "u-200""#]
+        );
+        assert!(gold.reliable);
+    }
+
+    #[test]
+    fn too_many_calls_list_the_calls_that_counted() {
+        let r = check(
+            &[
+                ("accounts.login", &[]),
+                ("accounts.login", &[]),
+                ("accounts.deleteAccount", &[("UID", "u-1")]),
+            ],
+            0,
+        );
+        let login = &r.results[1];
+        assert!(!login.passed);
+        assert_eq!(login.actual, "2 calls (#1, #2)");
+        assert_eq!(login.extra.len(), 2);
+        let never = &r.results[2];
+        assert_eq!(
+            never.name,
+            "no calls matching {method: accounts.deleteAccount}"
+        );
+        assert_eq!(never.matching, vec![3]);
+        assert!(never.closest.is_empty());
+    }
+
+    #[test]
+    fn order_failures_say_which_step_is_missing() {
+        let r = check(
+            &[
+                ("accounts.setAccountInfo", &[("UID", "u-1")]),
+                ("accounts.login", &[]),
+            ],
+            0,
+        );
+        let order = &r.results[3];
+        assert!(!order.passed);
+        assert_eq!(
+            order.actual,
+            r#"stub "login" at #2; then no call to {method: accounts.setAccountInfo} (it came too early: 1 call (#1))"#
+        );
+        let r = check(&[], 0);
+        assert_eq!(r.results[3].actual, r#"no call to stub "login""#);
+        assert!(
+            r.to_text()
+                .contains("closest calls: none (no calls were recorded)")
+        );
+    }
+
+    #[test]
+    fn evictions_make_some_verdicts_unreliable() {
+        let r = check(
+            &[
+                ("accounts.login", &[]),
+                ("accounts.login", &[]),
+                ("accounts.setAccountInfo", &[("UID", "u-100")]),
+            ],
+            5,
+        );
+        let reliable: Vec<bool> = r.results.iter().map(|v| v.reliable).collect();
+        // gold exactly 1 (met, could be more): unreliable; login at most 1 (already 2): stands;
+        // never (met): unreliable; inOrder (met): stands.
+        assert_eq!(reliable, vec![false, true, false, true]);
+        let w = r.warning.as_deref().unwrap();
+        assert!(
+            w.contains("evicted 5 older entries") && w.contains("2 verdicts may be wrong"),
+            "{w}"
+        );
+        let text = r.to_text();
+        assert!(
+            text.contains("ok?   exactly 1 call answered by stub \"gold\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("FAIL  at most 1 call matching {method: accounts.login}"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn reports_round_trip_through_json() {
+        let r = check(&[("accounts.login", &[])], 0);
+        let back: Report = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r);
     }
 }

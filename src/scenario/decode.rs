@@ -107,7 +107,7 @@ impl<'n> Fields<'n> {
 }
 
 /// The closest allowed key, when it is close enough to be a likely typo.
-fn suggest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
     let lower = key.to_ascii_lowercase();
     allowed
         .iter()
@@ -513,9 +513,8 @@ impl Decoder<'_> {
         }
         if let Some(n) = f.take("inOrder") {
             for item in self.seq(n, "inOrder") {
-                if let Some(i) = self.order_item(item) {
-                    e.in_order.push(i);
-                }
+                // Kept (even when broken) so the step count and indices stay right.
+                e.in_order.push(self.order_item(item).unwrap_or_default());
             }
         }
         for (key, slot) in [

@@ -202,10 +202,13 @@ impl Compiler {
         if stubs.contains(name) {
             Some(Target::Stub(name.into()))
         } else {
-            self.problem(
-                at,
-                format!("no stub is named {name:?}; expectations refer to stubs by their `name`"),
-            );
+            let mut names: Vec<&str> = stubs.iter().map(String::as_str).collect();
+            names.sort_unstable();
+            let hint = match super::decode::suggest(name, &names) {
+                Some(near) => format!("did you mean {near:?}?"),
+                None => "expectations refer to stubs by their `name`".to_owned(),
+            };
+            self.problem(at, format!("no stub is named {name:?}; {hint}"));
             None
         }
     }
@@ -373,6 +376,72 @@ mod tests {
         assert_eq!(count_text(0, Some(3)), "at most 3 calls");
         assert_eq!(count_text(1, Some(3)), "between 1 and 3 calls");
         assert_eq!(count_text(0, Some(0)), "no calls");
+    }
+
+    fn load(files: &[(&str, &str)]) -> Result<crate::scenario::ScenarioSet, Vec<String>> {
+        crate::scenario::load_sources(
+            files
+                .iter()
+                .map(|(label, text)| crate::scenario::load::Source {
+                    label: (*label).into(),
+                    base_dir: ".".into(),
+                    format: crate::scenario::load::Format::Yaml,
+                    text: (*text).into(),
+                })
+                .collect(),
+        )
+        .map_err(|e| e.problems.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn expectations_compile_across_files_with_locations() {
+        let set = load(&[
+            (
+                "stubs.yaml",
+                "version: 1\nstubs:\n  - {name: a, request: {method: x.a}, response: {}}\n  - {name: b, request: {method: x.b}, response: {}}\n",
+            ),
+            (
+                "expect.yaml",
+                "version: 1\nexpect:\n  - stub: a\n  - {name: b twice, stub: b, times: 2}\n  - {request: {method: x.c}, atLeast: 1, atMost: 3}\n  - inOrder: [a, {stub: b}, {request: {method: x.c}}]\n",
+            ),
+        ])
+        .unwrap();
+        let e = &set.expectations;
+        assert_eq!(e.len(), 4);
+        assert_eq!(e[0].description, "at least 1 call answered by stub \"a\"");
+        assert_eq!(e[0].location.as_deref(), Some("expect.yaml:3:5"));
+        assert_eq!(e[1].label(), "b twice");
+        assert_eq!(
+            e[2].description,
+            "between 1 and 3 calls matching {method: x.c}"
+        );
+        assert_eq!(
+            e[3].description,
+            "in order: stub \"a\", then stub \"b\", then {method: x.c}"
+        );
+        assert!(matches!(&e[3].check, Check::InOrder(t) if t.len() == 3));
+    }
+
+    #[test]
+    fn every_expectation_problem_is_reported_at_its_position() {
+        let problems = load(&[(
+            "e.yaml",
+            "version: 1\nstubs:\n  - {name: a, request: {method: x.a}, response: {}}\nexpect:\n  - {stub: a, atleast: 1}\n  - {stub: a, atLeast: 3, atMost: 2}\n  - {inOrder: [a]}\n  - {inOrder: [a, {}], times: 1}\n  - {request: {method: {matches: \"(\"}}}\n  - {never: {method: x.b}, stub: a}\n  - {inOrder: [a, ~]}\n",
+        )])
+        .unwrap_err();
+        assert_eq!(
+            problems,
+            vec![
+                "e.yaml:5:15: unknown key `atleast` in an expectation; did you mean `atLeast`?",
+                "e.yaml:6:24: atLeast 3 is more than atMost 2",
+                "e.yaml:7:15: inOrder needs at least two steps",
+                "e.yaml:8:19: an inOrder step needs a `stub` or a `request`",
+                "e.yaml:8:31: `times` does not apply to `inOrder`",
+                "e.yaml:9:34: invalid regular expression \"(\": unclosed group",
+                "e.yaml:10:13: give one subject per expectation: `stub` and `never` are both set; split them into two items",
+                "e.yaml:11:19: inOrder item: expected a stub name or a mapping, found null",
+            ]
+        );
     }
 
     #[test]

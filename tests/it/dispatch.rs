@@ -506,3 +506,110 @@ fn stubs_load_bodies_from_files_next_to_the_scenario() {
         .unwrap();
     assert_eq!(body["profile"]["firstName"], "Ann");
 }
+
+/// A fallback that counts resets and answers one method, standing in for the emulator.
+#[derive(Debug, Default)]
+struct CountingFallback {
+    resets: std::sync::atomic::AtomicUsize,
+    seen_stubs: std::sync::atomic::AtomicUsize,
+}
+
+impl gigya_mock::engine::Fallback for CountingFallback {
+    fn handle(
+        &self,
+        engine: &Engine,
+        req: &CapturedRequest,
+        ctx: &gigya_mock::engine::CallContext,
+    ) -> Option<gigya_mock::exchange::Reply> {
+        (req.gigya_method.as_deref() == Some("accounts.emulated")).then(|| {
+            engine.envelope(
+                ctx,
+                gigya_mock::engine::EnvelopeSpec::code(0, Outcome::Emulator),
+            )
+        })
+    }
+
+    fn reset(&self, set: &gigya_mock::scenario::ScenarioSet) {
+        use std::sync::atomic::Ordering;
+        self.resets.fetch_add(1, Ordering::SeqCst);
+        self.seen_stubs.store(set.stubs().len(), Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn run_time_stubs_and_reset_through_the_engine() {
+    use gigya_mock::scenario::load::Format;
+    use std::sync::atomic::Ordering;
+    let fallback = Arc::new(CountingFallback::default());
+    let e = Engine::new(scenarios(SEEDS), EngineConfig::default()).with_fallback(fallback.clone());
+    let gold = || {
+        call(
+            "accounts.setAccountInfo",
+            &[("UID", "u-100"), ("data", r#"{"tier": "gold"}"#)],
+        )
+    };
+    let _ = e.dispatch(&gold());
+    let added = e
+        .add_stubs(
+            "name: vip-2\nrequest: {method: socialize.setUserInfo, params: {UID: u2}}\nresponse: {}\n",
+            Format::Yaml,
+            "body",
+        )
+        .unwrap();
+    assert_eq!(added, vec!["vip-2"]);
+    assert_eq!(
+        e.dispatch(&call("socialize.setUserInfo", &[("UID", "u2")]))
+            .outcome,
+        Outcome::Stub("vip-2".into())
+    );
+    // Hit counters survive the swap to the derived set.
+    let set = e.scenarios();
+    assert_eq!(set.stub("gold-member-update").unwrap().hit_count(), 1);
+    assert!(set.stub("vip-2").unwrap().runtime);
+    let _ = e.dispatch(&gold());
+    assert_eq!(
+        e.scenarios()
+            .stub("gold-member-update")
+            .unwrap()
+            .hit_count(),
+        2
+    );
+    assert!(e.remove_stub("gold-member-update"));
+    assert!(!e.remove_stub("gold-member-update"));
+    assert!(matches!(e.dispatch(&gold()).outcome, Outcome::Unmatched(_)));
+    assert_eq!(
+        e.dispatch(&call("accounts.emulated", &[])).outcome,
+        Outcome::Emulator
+    );
+
+    e.reset();
+    let set = e.scenarios();
+    assert!(set.stub("vip-2").is_none(), "run-time stubs are removed");
+    assert_eq!(
+        set.stub("gold-member-update").unwrap().hit_count(),
+        0,
+        "deleted file stubs come back with fresh counters"
+    );
+    assert_eq!(
+        fallback.resets.load(Ordering::SeqCst),
+        1,
+        "the fallback is reset"
+    );
+    assert_eq!(fallback.seen_stubs.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        e.dispatch(&gold()).outcome,
+        Outcome::Stub("gold-member-update".into())
+    );
+    // Replacing the file set (a reload) is what the next reset returns to.
+    e.replace_scenarios(scenarios(
+        "version: 1\nstubs:\n  - {name: only, request: {method: a.b}, response: {}}\n",
+    ));
+    e.reset();
+    let names: Vec<String> = e
+        .scenarios()
+        .stubs()
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(names, vec!["only"]);
+}

@@ -12,4 +12,5 @@ mod admin;
 mod cli;
 mod dispatch;
 mod http_server;
+mod remote_cli;
 mod support;
