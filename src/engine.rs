@@ -28,6 +28,9 @@ use crate::journal::{Journal, JournalConfig};
 use crate::scenario::load::{self, LoadError};
 use crate::scenario::{CompiledResponse, CompiledStub, ScenarioSet, fragment};
 
+/// The most stubs the admin API may add at run time (they live until a reset).
+pub const MAX_RUNTIME_STUBS: usize = 10_000;
+
 /// Behaviour settings of the engine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -290,7 +293,9 @@ impl Engine {
     ) -> Result<Vec<String>, LoadError> {
         let _guard = self.edit_lock();
         let current = self.scenarios.load_full();
-        let added = fragment::runtime_stubs(text, format, label, &current, || {
+        let held = current.stubs().iter().filter(|s| s.runtime).count();
+        let room = MAX_RUNTIME_STUBS.saturating_sub(held);
+        let added = fragment::runtime_stubs(text, format, label, &current, room, || {
             let n = self.runtime_names.fetch_add(1, Ordering::Relaxed) + 1;
             format!("runtime-{n}")
         })?;

@@ -183,9 +183,10 @@ impl Entry {
         let (resp_body, resp_truncated) = cap(redact::body(resp_kind, &reply.body), body_limit);
         let (answered_by, stub, near_misses) = match &reply.outcome {
             Outcome::Stub(name) => (AnsweredBy::Stub, Some(name.to_string()), Vec::new()),
-            Outcome::Emulator | Outcome::Admin => (AnsweredBy::Emulator, None, Vec::new()),
+            Outcome::Emulator => (AnsweredBy::Emulator, None, Vec::new()),
             Outcome::Unmatched(near) => (AnsweredBy::Unmatched, None, near.clone()),
-            Outcome::Rejected => (AnsweredBy::Rejected, None, Vec::new()),
+            // Admin calls are not journaled; should one ever be, it was not a Gigya answer.
+            Outcome::Rejected | Outcome::Admin => (AnsweredBy::Rejected, None, Vec::new()),
         };
         Self {
             id: 0,

@@ -255,19 +255,19 @@ impl ScenarioSet {
         fresh_hits: bool,
         added: Vec<CompiledStub>,
     ) -> ScenarioSet {
-        let mut stubs: Vec<CompiledStub> = self
-            .stubs
-            .iter()
-            .filter(|s| keep(s))
-            .map(|s| s.duplicate(fresh_hits))
+        // Sorted by (priority, added before kept): a stable sort keeps each group's order.
+        let mut ranked: Vec<(i32, bool, CompiledStub)> = added
+            .into_iter()
+            .map(|s| (s.priority, false, s))
+            .chain(
+                self.stubs
+                    .iter()
+                    .filter(|s| keep(s))
+                    .map(|s| (s.priority, true, s.duplicate(fresh_hits))),
+            )
             .collect();
-        for stub in added.into_iter().rev() {
-            let at = stubs
-                .iter()
-                .position(|s| s.priority >= stub.priority)
-                .unwrap_or(stubs.len());
-            stubs.insert(at, stub);
-        }
+        ranked.sort_by_key(|(priority, kept, _)| (*priority, *kept));
+        let stubs: Vec<CompiledStub> = ranked.into_iter().map(|(.., s)| s).collect();
         let keys: Vec<IndexKey> = stubs.iter().map(|s| index_key(&s.matcher)).collect();
         ScenarioSet {
             index: StubIndex::build(&keys),

@@ -18,9 +18,9 @@ use super::tree::{self, Node, Pos};
 /// Where stubs added at run time say they come from.
 pub const RUNTIME_ORIGIN: &str = "admin API";
 
-/// Compiles posted stubs. Unnamed stubs are named by `next_name`; names already used in
-/// `existing` are refused, as are `bodyFile` references (the server does not read files on a
-/// client's behalf).
+/// Compiles posted stubs (at most `room` of them). Unnamed stubs are named by `next_name`;
+/// names already used in `existing` are refused, as are `bodyFile` references (the server
+/// does not read files on a client's behalf).
 ///
 /// # Errors
 /// Every problem, positioned in the posted text (`label:line:col`).
@@ -29,11 +29,24 @@ pub fn runtime_stubs(
     format: Format,
     label: &str,
     existing: &ScenarioSet,
+    room: usize,
     mut next_name: impl FnMut() -> String,
 ) -> Result<Vec<CompiledStub>, LoadError> {
     let root = parse(text, format, label, "a stub")?;
     let mut shape = Vec::new();
     let items = decode::fragment_items(&root, "stubs", &mut shape);
+    if items.len() > room {
+        let held = existing.stubs().iter().filter(|s| s.runtime).count();
+        return Err(single(
+            label,
+            None,
+            format!(
+                "{} more run-time stubs would exceed the limit of {} ({held} held now); delete some or reset",
+                items.len(),
+                held + room
+            ),
+        ));
+    }
     let mut stubs: Vec<Stub> = Vec::new();
     for item in &items {
         let mut stub = decode::stub(item, &mut shape).unwrap_or_default();
@@ -224,6 +237,7 @@ mod tests {
             Format::Yaml,
             "body",
             &empty,
+            100,
             &mut next,
         )
         .unwrap();
@@ -235,6 +249,7 @@ mod tests {
             Format::Json,
             "body",
             &empty,
+            100,
             &mut next,
         )
         .unwrap();
@@ -245,6 +260,7 @@ mod tests {
             Format::Yaml,
             "body",
             &empty,
+            100,
             &mut next,
         )
         .unwrap();
@@ -266,6 +282,7 @@ mod tests {
             Format::Yaml,
             "body",
             &set,
+            100,
             || "n".into(),
         )
         .unwrap_err();
@@ -281,6 +298,7 @@ mod tests {
             Format::Yaml,
             "body",
             &set,
+            100,
             || "n".into(),
         )
         .unwrap_err();
@@ -294,19 +312,25 @@ mod tests {
             got[1].starts_with("body:2:23: error code 999999"),
             "{got:?}"
         );
-        let e = runtime_stubs("", Format::Yaml, "body", &set, || "n".into()).unwrap_err();
+        let e = runtime_stubs("", Format::Yaml, "body", &set, 100, || "n".into()).unwrap_err();
         assert_eq!(
             errors(e),
             vec!["body: the request body is empty; send a stub as YAML or JSON"]
         );
-        let e = runtime_stubs("{\"a\": ", Format::Json, "body", &set, || "n".into()).unwrap_err();
+        let e =
+            runtime_stubs("{\"a\": ", Format::Json, "body", &set, 100, || "n".into()).unwrap_err();
         assert!(
             errors(e)[0].starts_with("body:1:"),
             "syntax errors have positions"
         );
-        let e = runtime_stubs("stubs: []\nextra: 1\n", Format::Yaml, "body", &set, || {
-            "n".into()
-        })
+        let e = runtime_stubs(
+            "stubs: []\nextra: 1\n",
+            Format::Yaml,
+            "body",
+            &set,
+            100,
+            || "n".into(),
+        )
         .unwrap_err();
         assert_eq!(
             errors(e),

@@ -876,5 +876,8 @@ async fn no_entry_is_lost_or_duplicated_under_64_connections() {
     let clients: HashSet<&str> = list.iter().map(|e| e["client"].as_str().unwrap()).collect();
     assert!(clients.len() >= CLIENTS, "{} connections", clients.len());
     assert_eq!(v["journal"]["dropped"], 0);
-    assert_eq!(s.engine.journal().stats().recorded, (CLIENTS * CALLS) as u64);
+    assert_eq!(
+        s.engine.journal().stats().recorded,
+        (CLIENTS * CALLS) as u64
+    );
 }

@@ -613,3 +613,27 @@ fn run_time_stubs_and_reset_through_the_engine() {
         .collect();
     assert_eq!(names, vec!["only"]);
 }
+
+#[test]
+fn run_time_stubs_are_capped() {
+    use gigya_mock::engine::MAX_RUNTIME_STUBS;
+    use gigya_mock::scenario::load::Format;
+    let e = engine(SEEDS);
+    let many: String = (0..=MAX_RUNTIME_STUBS)
+        .map(|_| "- {request: {method: a.b}, response: {}}\n")
+        .collect();
+    let err = e.add_stubs(&many, Format::Yaml, "body").unwrap_err();
+    assert_eq!(
+        err.problems[0].to_string(),
+        format!(
+            "body: {} more run-time stubs would exceed the limit of {MAX_RUNTIME_STUBS} (0 held now); delete some or reset",
+            MAX_RUNTIME_STUBS + 1
+        )
+    );
+    assert_eq!(e.scenarios().stubs().len(), 3, "nothing was added");
+    let fewer: String = many.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    assert_eq!(
+        e.add_stubs(&fewer, Format::Yaml, "body").unwrap().len(),
+        MAX_RUNTIME_STUBS
+    );
+}
