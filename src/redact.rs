@@ -43,13 +43,17 @@ pub fn is_secret_name(name: &str) -> bool {
 /// Whether a header's value is a credential (replaced whole or partly by [`header`]).
 #[must_use]
 pub fn is_secret_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
-    ) || ["token", "secret", "password", "signature", "-sig"]
-        .iter()
-        .any(|w| n.contains(w))
+    [
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+    ]
+    .iter()
+    .any(|h| name.eq_ignore_ascii_case(h))
+        || ["token", "secret", "password", "signature", "-sig"]
+            .iter()
+            .any(|w| contains_ignore_case(name.as_bytes(), w.as_bytes()))
 }
 
 fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
@@ -57,12 +61,32 @@ fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
         && s.as_bytes()[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
 }
 
+/// `needle` must be lowercase ASCII.
+fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+    let Some(&first) = needle.first() else {
+        return true;
+    };
+    hay.iter().enumerate().any(|(i, b)| {
+        b.to_ascii_lowercase() == first
+            && hay
+                .get(i..i + needle.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+    })
+}
+
+/// Whether the text may mention a secret key: one pass, looking closer only at the letters
+/// the hint words start with.
 fn has_hint(text: &str) -> bool {
     let bytes = text.as_bytes();
-    HINTS.iter().any(|h| {
-        bytes
-            .windows(h.len())
-            .any(|w| w.eq_ignore_ascii_case(h.as_bytes()))
+    bytes.iter().enumerate().any(|(i, b)| {
+        let lower = b.to_ascii_lowercase();
+        matches!(lower, b's' | b'p' | b't' | b'c')
+            && HINTS.iter().any(|h| {
+                h.as_bytes().first() == Some(&lower)
+                    && bytes
+                        .get(i..i + h.len())
+                        .is_some_and(|w| w.eq_ignore_ascii_case(h.as_bytes()))
+            })
     })
 }
 
@@ -137,41 +161,81 @@ pub fn form(text: &str) -> Cow<'_, str> {
     if !has_hint(text) && !text.contains('%') {
         return Cow::Borrowed(text);
     }
+    enum Change {
+        Marker,
+        Json(String),
+    }
     // Built only once the first piece changes: most bodies pass through without a copy.
     let mut out: Option<String> = None;
     let mut offset = 0;
     for piece in text.split('&') {
         let piece_start = offset;
         offset += piece.len() + 1;
-        let replacement = piece.split_once('=').and_then(|(raw_name, raw_value)| {
+        let change = piece.split_once('=').and_then(|(raw_name, raw_value)| {
             if is_secret_name(&lenient_decode(raw_name)) {
-                return (raw_value != MARKER).then(|| format!("{raw_name}={MARKER}"));
+                return (raw_value != MARKER).then_some((raw_name, Change::Marker));
+            }
+            if !may_be_json(raw_value) {
+                return None;
             }
             match json_text(&lenient_decode(raw_value)) {
-                Cow::Owned(redacted) => Some(format!(
-                    "{raw_name}={}",
-                    crate::gigya::percent_encode(&redacted)
-                )),
+                Cow::Owned(redacted) => Some((raw_name, Change::Json(redacted))),
                 Cow::Borrowed(_) => None,
             }
         });
-        match (&mut out, replacement) {
-            (None, None) => {}
-            (None, Some(r)) => {
+        let s = match (&mut out, &change) {
+            (None, None) => continue,
+            (None, Some(_)) => {
                 let mut s = String::with_capacity(text.len() + MARKER.len());
                 s.push_str(text.get(..piece_start).unwrap_or_default());
-                s.push_str(&r);
-                out = Some(s);
+                out.insert(s)
             }
-            (Some(s), r) => {
+            (Some(s), _) => {
                 if piece_start > 0 {
                     s.push('&');
                 }
-                s.push_str(r.as_deref().unwrap_or(piece));
+                s
+            }
+        };
+        match change {
+            None => s.push_str(piece),
+            Some((name, Change::Marker)) => {
+                s.push_str(name);
+                s.push('=');
+                s.push_str(MARKER);
+            }
+            Some((name, Change::Json(redacted))) => {
+                s.push_str(name);
+                s.push('=');
+                s.push_str(&crate::gigya::percent_encode(&redacted));
             }
         }
     }
     out.map_or(Cow::Borrowed(text), Cow::Owned)
+}
+
+/// Whether a raw (encoded) form value may hold a JSON object or array.
+fn may_be_json(raw: &str) -> bool {
+    let mut rest = raw;
+    loop {
+        // Leading whitespace, encoded or not.
+        if let Some(r) = rest.strip_prefix('+').or_else(|| rest.strip_prefix(' ')) {
+            rest = r;
+        } else if rest.len() >= 3
+            && matches!(
+                rest.get(..3),
+                Some("%20" | "%0A" | "%0a" | "%09" | "%0D" | "%0d")
+            )
+        {
+            rest = rest.get(3..).unwrap_or_default();
+        } else {
+            break;
+        }
+    }
+    rest.starts_with(['{', '['])
+        || rest
+            .get(..3)
+            .is_some_and(|p| p.eq_ignore_ascii_case("%7B") || p.eq_ignore_ascii_case("%5B"))
 }
 
 /// Percent-decoding that never fails (bad escapes and bad UTF-8 are kept as they are): good

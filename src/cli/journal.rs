@@ -130,12 +130,12 @@ pub(super) fn row(e: &Entry) -> String {
     line([
         &e.id.to_string(),
         &time,
-        &e.request.method,
+        e.request.method.as_str(),
         &call,
         &e.key_params(WIDTHS[4]),
         &code,
         &e.answered_text(),
-        &format!("{:.1}", e.latency_ms),
+        &format!("{:.1}", e.latency_ms()),
     ])
 }
 

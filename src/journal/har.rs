@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use super::entry::Entry;
+use super::entry::{Entry, header_text, version_text};
 use crate::gigya::envelope::format_time;
 
 /// The HAR document for these entries.
@@ -30,10 +30,10 @@ fn pairs(list: &[(String, String)]) -> Value {
     )
 }
 
-fn header<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
+fn header(list: &[(String, String)], name: &str) -> Option<String> {
     list.iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.clone())
 }
 
 fn query_pairs(query: Option<&str>) -> Value {
@@ -61,19 +61,22 @@ fn lenient(s: &str) -> String {
 fn entry(e: &Entry) -> Value {
     let req = &e.request;
     let resp = &e.response;
+    let req_headers = header_text(&req.headers);
+    let resp_headers = header_text(&resp.headers);
+    let version = version_text(req.version);
     let mut request = json!({
-        "method": req.method,
-        "url": req.url,
-        "httpVersion": req.http_version,
+        "method": req.method.as_str(),
+        "url": e.url(),
+        "httpVersion": version,
         "cookies": [],
-        "headers": pairs(&req.headers),
+        "headers": pairs(&req_headers),
         "queryString": query_pairs(req.query.as_deref()),
         "headersSize": -1,
         "bodySize": req.body_size,
     });
     if req.body_size > 0 {
         let mut post = json!({
-            "mimeType": header(&req.headers, "content-type").unwrap_or("application/x-www-form-urlencoded"),
+            "mimeType": header(&req_headers, "content-type").unwrap_or_else(|| "application/x-www-form-urlencoded".to_owned()),
             "text": String::from_utf8_lossy(&req.body),
         });
         if req.body_truncated {
@@ -86,7 +89,7 @@ fn entry(e: &Entry) -> Value {
     }
     let mut content = json!({
         "size": resp.body_size,
-        "mimeType": header(&resp.headers, "content-type").unwrap_or(""),
+        "mimeType": header(&resp_headers, "content-type").unwrap_or_default(),
         "text": String::from_utf8_lossy(&resp.body),
     });
     if resp.body_truncated {
@@ -105,7 +108,7 @@ fn entry(e: &Entry) -> Value {
         "gigyaMethod": e.gigya_method,
     });
     if let Some(s) = &e.stub {
-        mock["stub"] = json!(s);
+        mock["stub"] = json!(&**s);
     }
     if let Some(c) = resp.error_code {
         mock["errorCode"] = json!(c);
@@ -118,30 +121,26 @@ fn entry(e: &Entry) -> Value {
     }
     let mut out = json!({
         "startedDateTime": format_time(e.time),
-        "time": e.latency_ms,
+        "time": e.latency_ms(),
         "request": request,
         "response": {
             "status": resp.status,
             "statusText": status_text,
-            "httpVersion": req.http_version,
+            "httpVersion": version,
             "cookies": [],
-            "headers": pairs(&resp.headers),
+            "headers": pairs(&resp_headers),
             "content": content,
             "redirectURL": "",
             "headersSize": -1,
             "bodySize": resp.body_size,
         },
         "cache": {},
-        "timings": {"send": 0, "wait": e.latency_ms, "receive": 0},
+        "timings": {"send": 0, "wait": e.latency_ms(), "receive": 0},
         "comment": format!("answered by {}", e.answered_text()),
         "_gigyaMock": mock,
     });
-    if let Some(ip) = e
-        .client
-        .as_deref()
-        .and_then(|c| c.parse::<std::net::SocketAddr>().ok())
-    {
-        out["_clientAddress"] = json!(ip.to_string());
+    if let Some(addr) = e.client {
+        out["_clientAddress"] = json!(addr.to_string());
     }
     out
 }

@@ -28,6 +28,7 @@ pub use entry::{AnsweredBy, Entry};
 pub use filter::Filter;
 
 use crate::exchange::{CapturedRequest, Reply};
+use crate::gigya::params::ConflictPolicy;
 
 /// Default number of entries kept.
 pub const DEFAULT_CAPACITY: usize = 10_000;
@@ -119,18 +120,27 @@ impl Journal {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Records one exchange (does nothing when the journal is disabled).
+    /// Records one exchange (does nothing when the journal is disabled). `policy` is how the
+    /// request's query and body parameters were merged.
     pub fn record_exchange(
         &self,
         req: &CapturedRequest,
         reply: &Reply,
         http_version: http::Version,
         latency: Duration,
+        policy: ConflictPolicy,
     ) {
         if !self.enabled() {
             return;
         }
-        let entry = Entry::build(req, reply, http_version, latency, self.config.body_limit);
+        let entry = Entry::build(
+            req,
+            reply,
+            http_version,
+            latency,
+            self.config.body_limit,
+            policy,
+        );
         self.record(entry);
     }
 
@@ -255,7 +265,14 @@ mod tests {
         let engine = Engine::new(ScenarioSet::default(), EngineConfig::default());
         let req = CapturedRequest::gigya_call(method, params.iter().copied());
         let reply = engine.dispatch(&req);
-        Entry::build(&req, &reply, http::Version::HTTP_11, Duration::ZERO, 1024)
+        Entry::build(
+            &req,
+            &reply,
+            http::Version::HTTP_11,
+            Duration::ZERO,
+            1024,
+            ConflictPolicy::default(),
+        )
     }
 
     #[test]

@@ -454,6 +454,7 @@ expect:
                 &reply,
                 http::Version::HTTP_11,
                 std::time::Duration::ZERO,
+                crate::gigya::params::ConflictPolicy::default(),
             );
         }
         let set = engine.scenarios();

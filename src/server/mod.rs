@@ -292,10 +292,13 @@ pub(crate) async fn handle(
     if let Some(delay) = reply.delay {
         tokio::time::sleep(delay).await;
     }
-    shared
-        .engine
-        .journal()
-        .record_exchange(&captured, &reply, version, started.elapsed());
+    shared.engine.journal().record_exchange(
+        &captured,
+        &reply,
+        version,
+        started.elapsed(),
+        shared.engine.config().conflict,
+    );
     tracing::debug!(
         target: "gigya_mock::access",
         method = %captured.http_method,

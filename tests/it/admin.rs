@@ -881,3 +881,41 @@ async fn no_entry_is_lost_or_duplicated_under_64_connections() {
         (CLIENTS * CALLS) as u64
     );
 }
+
+/// The JSON shapes clients read: a journal listing and an error with positions.
+#[tokio::test]
+async fn admin_json_snapshots() {
+    let s = TestServer::start(STUBS).await;
+    s.post_form(
+        "/accounts.login?apiKey=3_k",
+        "loginID=a%40b.c&password=pw&sig=abc",
+    )
+    .await;
+    s.get("/accounts.getAccountInfo?UID=u-1").await;
+    let redact = |v: &Value| {
+        let text = serde_json::to_string_pretty(v).unwrap();
+        let rules = [
+            (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", "[TIME]"),
+            (r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT", "[DATE]"),
+            (r"127\.0\.0\.1:\d+", "[ADDR]"),
+            (r"[0-9a-f]{32}", "[CALLID]"),
+            (r#""latencyMs": [0-9.]+"#, r#""latencyMs": "[MS]""#),
+        ];
+        rules.iter().fold(text, |t, (re, with)| {
+            regex::Regex::new(re)
+                .unwrap()
+                .replace_all(&t, *with)
+                .into_owned()
+        })
+    };
+    let v = s.get("/__admin/requests").await.json();
+    insta::assert_snapshot!("admin_requests_listing", redact(&v));
+    let r = s
+        .call(
+            "POST",
+            "/__admin/stubs",
+            "request: {method: a.b}\nresponse: {errorCode: 7, stauts: 1}\n",
+        )
+        .await;
+    insta::assert_snapshot!("admin_stub_error", redact(&r.json()));
+}
