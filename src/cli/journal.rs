@@ -56,8 +56,13 @@ async fn print(args: &JournalArgs) -> anyhow::Result<()> {
     let mut since = entries.last().map_or(stats.last_id, |e| e.id);
     loop {
         tokio::time::sleep(POLL).await;
-        let (entries, _) = admin.entries_after(since).await?;
+        let (mut entries, stats) = admin.entries_after(since).await?;
+        if stats.last_id < since {
+            // Ids only grow: the server was restarted. Start over from its first entry.
+            (entries, _) = admin.entries_after(0).await?;
+        }
         let Some(last) = entries.last() else {
+            since = since.min(stats.last_id);
             continue;
         };
         since = last.id;
