@@ -2,11 +2,17 @@
 //!
 //! Order of business for every request: decode problems are answered at once; then the stub
 //! set (an [`ArcSwap`] snapshot, loaded once per request) is searched; then the emulator (when
-//! enabled and a site is configured); and finally the unmatched answer — a Gigya envelope
-//! naming the nearest stubs, never a bare 404. `dispatch` is synchronous and cannot fail;
-//! delays are returned in the reply for the server to apply.
+//! enabled and a site is configured); and finally the unmatched answer — a Gigya envelope naming the
+//! nearest stubs, never a bare 404. `dispatch` is synchronous and cannot fail; delays are
+//! returned in the reply for the server to apply.
+//!
+//! The engine also holds the traffic [`Journal`] (the server records into it) and the admin
+//! API's edits of the stub set: stubs added or removed at run time produce a new set that is
+//! swapped in whole, and [`Engine::reset`] goes back to the set loaded from files.
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -20,7 +26,14 @@ use crate::gigya::envelope::{
     self, CallIds, Clock, Envelope, Format, JSON_CONTENT_TYPE, JSONP_CONTENT_TYPE, SystemClock,
 };
 use crate::gigya::params::{ConflictPolicy, parse_bool};
-use crate::scenario::{CompiledResponse, CompiledStub, ScenarioSet};
+use crate::journal::{Journal, JournalConfig};
+use crate::scenario::compile::{self, Input};
+use crate::scenario::load::{self, LoadError};
+use crate::scenario::model::{ScenarioFile, Stub};
+use crate::scenario::{CompiledResponse, CompiledStub, ScenarioSet, fragment};
+
+/// The most stubs the admin API may add at run time (they live until a reset).
+pub const MAX_RUNTIME_STUBS: usize = 10_000;
 
 /// Behaviour settings of the engine.
 #[derive(Debug, Clone)]
@@ -155,13 +168,20 @@ impl EnvelopeSpec {
 /// Shared state of a running mock.
 #[derive(Debug)]
 pub struct Engine {
+    /// The set being served (files plus run-time edits).
     scenarios: ArcSwap<ScenarioSet>,
+    /// The set as loaded from files: what a reset goes back to.
+    files: ArcSwap<ScenarioSet>,
+    /// Serializes admin edits, so two concurrent edits cannot both start from the same set and
+    /// lose one of them. Never held across `.await` (edits are synchronous).
+    edits: Mutex<()>,
+    /// Numbers unnamed stubs added at run time.
+    runtime_names: AtomicU64,
+    journal: Journal,
     config: EngineConfig,
     clock: Arc<dyn Clock>,
     ids: CallIds,
     emulator: Option<Arc<Emulator>>,
-    /// Serializes changes to the scenario set (readers never wait on it).
-    writer: std::sync::Mutex<()>,
 }
 
 /// Why run-time stubs were not added.
@@ -176,13 +196,17 @@ impl Engine {
     /// An engine over a scenario set, with the system clock and random call ids.
     #[must_use]
     pub fn new(set: ScenarioSet, config: EngineConfig) -> Self {
+        let set = Arc::new(set);
         Self {
-            scenarios: ArcSwap::from_pointee(set),
+            scenarios: ArcSwap::new(set.clone()),
+            files: ArcSwap::new(set),
+            edits: Mutex::new(()),
+            runtime_names: AtomicU64::new(0),
+            journal: Journal::new(JournalConfig::default()),
             config,
             clock: Arc::new(SystemClock::default()),
             ids: CallIds::Random,
             emulator: None,
-            writer: std::sync::Mutex::new(()),
         }
     }
 
@@ -200,6 +224,19 @@ impl Engine {
         self
     }
 
+    /// Replaces the journal (default: [`JournalConfig::default`]).
+    #[must_use]
+    pub fn with_journal(mut self, config: JournalConfig) -> Self {
+        self.journal = Journal::new(config);
+        self
+    }
+
+    /// The traffic journal.
+    #[must_use]
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
     /// Enables the emulator, seeded from the current scenario set at the engine's clock (set
     /// the clock first).
     #[must_use]
@@ -213,15 +250,6 @@ impl Engine {
     #[must_use]
     pub fn emulator(&self) -> Option<&Arc<Emulator>> {
         self.emulator.as_ref()
-    }
-
-    /// Puts the mock back to its starting state: the emulator's seeded accounts, no
-    /// remembered nonces. Everything else that keeps run-time state (the journal, counters)
-    /// clears itself here too.
-    pub fn reset(&self) {
-        if let Some(emulator) = &self.emulator {
-            emulator.reset(&self.scenarios(), self.clock.now());
-        }
     }
 
     /// The configuration.
@@ -242,50 +270,140 @@ impl Engine {
         self.scenarios.load_full()
     }
 
-    /// Swaps in a new scenario set atomically. The emulator takes the new site settings;
-    /// sites that existed before keep their state (see [`Engine::reset`]).
+    /// Swaps in a new set loaded from files, atomically. It becomes what a reset returns to;
+    /// stubs added at run time are dropped with the old set.
     pub fn replace_scenarios(&self, set: ScenarioSet) {
+        let _guard = self.edit_lock();
         if let Some(emulator) = &self.emulator {
             emulator.apply_scenarios(&set, self.clock.now());
         }
-        self.scenarios.store(Arc::new(set));
+        let set = Arc::new(set);
+        self.files.store(set.clone());
+        self.scenarios.store(set);
     }
 
-    /// Adds stubs at run time; the set is swapped atomically and hit counters survive.
+    fn edit_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        // The guarded data is `()`: a poisoned lock carries no broken state.
+        self.edits
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Adds stubs posted as YAML or JSON text (one stub, a list, or `{stubs: [...]}`) to the
+    /// served set; unnamed stubs are called `runtime-<n>`. Returns the new stubs' names.
+    /// Each is tried before the existing stubs of the same priority.
     ///
     /// # Errors
-    /// The stubs do not compile (or clash with existing names); nothing changes then.
-    pub fn add_stubs(&self, stubs: Vec<crate::scenario::model::Stub>) -> Result<(), StubError> {
-        let _guard = self
-            .writer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    /// Every problem in the text, positioned as `label:line:col`; nothing is added then.
+    pub fn add_stubs(
+        &self,
+        text: &str,
+        format: load::Format,
+        label: &str,
+    ) -> Result<Vec<String>, LoadError> {
+        let _guard = self.edit_lock();
         let current = self.scenarios.load_full();
-        let next = current
-            .with_added_stubs(stubs)
+        let held = current.stubs().iter().filter(|s| s.runtime).count();
+        let room = MAX_RUNTIME_STUBS.saturating_sub(held);
+        let added = fragment::runtime_stubs(text, format, label, &current, room, || {
+            let n = self.runtime_names.fetch_add(1, Ordering::Relaxed) + 1;
+            format!("runtime-{n}")
+        })?;
+        let names = added.iter().map(|s| s.name.to_string()).collect();
+        self.scenarios
+            .store(Arc::new(current.derive(|_| true, false, added)));
+        Ok(names)
+    }
+
+    /// Removes a stub (from files or added at run time) from the served set until the next
+    /// reset. Returns false when no stub has that name.
+    pub fn remove_stub(&self, name: &str) -> bool {
+        let _guard = self.edit_lock();
+        let current = self.scenarios.load_full();
+        if current.stub(name).is_none() {
+            return false;
+        }
+        self.scenarios.store(Arc::new(current.derive(
+            |s| &*s.name != name,
+            false,
+            Vec::new(),
+        )));
+        true
+    }
+
+    /// Back to the state after start-up: the files' stubs (run-time stubs removed, removed
+    /// stubs restored) with zeroed hit counters, an empty journal, and the emulator's seeded
+    /// accounts with no remembered nonces. Returns how many journal entries were cleared.
+    pub fn reset(&self) -> usize {
+        let _guard = self.edit_lock();
+        let files = self.files.load_full();
+        let fresh = Arc::new(files.derive(|_| true, true, Vec::new()));
+        self.scenarios.store(fresh.clone());
+        if let Some(emulator) = &self.emulator {
+            emulator.reset(&fresh, self.clock.now());
+        }
+        self.journal.clear()
+    }
+
+    /// Adds stubs given as models (the library's builders) to the served set; unnamed stubs
+    /// are called `runtime-<n>`. Returns the new stubs' names. `bodyFile` paths are relative to
+    /// the working directory.
+    ///
+    /// # Errors
+    /// The stubs do not compile, or a name is taken; nothing is added then.
+    pub fn add_stub_models(&self, mut stubs: Vec<Stub>) -> Result<Vec<String>, StubError> {
+        let _guard = self.edit_lock();
+        let current = self.scenarios.load_full();
+        let held = current.stubs().iter().filter(|s| s.runtime).count();
+        let mut problems = Vec::new();
+        if held + stubs.len() > MAX_RUNTIME_STUBS {
+            problems.push(format!(
+                "{} more run-time stubs would exceed the limit of {MAX_RUNTIME_STUBS} ({held} held now)",
+                stubs.len()
+            ));
+        }
+        for (i, stub) in stubs.iter_mut().enumerate() {
+            match &stub.name {
+                Some(name) if current.stub(name).is_some() => problems.push(format!(
+                    "stubs[{i}].name: a stub named {name:?} already exists"
+                )),
+                Some(_) => {}
+                None => {
+                    let n = self.runtime_names.fetch_add(1, Ordering::Relaxed) + 1;
+                    stub.name = Some(format!("runtime-{n}"));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(StubError { problems });
+        }
+        let input = Input {
+            label: fragment::RUNTIME_ORIGIN.to_owned(),
+            base_dir: PathBuf::from("."),
+            file: ScenarioFile {
+                version: 1,
+                stubs,
+                ..ScenarioFile::default()
+            },
+        };
+        let added: Vec<CompiledStub> = compile::compile(vec![input])
             .map_err(|problems| StubError {
                 problems: problems
                     .into_iter()
                     .map(|p| format!("{}: {}", p.path, p.message))
                     .collect(),
-            })?;
-        self.scenarios.store(Arc::new(next));
-        Ok(())
-    }
-
-    /// Removes a stub by name; false when there is none.
-    pub fn remove_stub(&self, name: &str) -> bool {
-        let _guard = self
-            .writer
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match self.scenarios.load().without_stub(name) {
-            Some(next) => {
-                self.scenarios.store(Arc::new(next));
-                true
-            }
-            None => false,
-        }
+            })?
+            .into_stubs()
+            .into_iter()
+            .map(|mut s| {
+                s.runtime = true;
+                s
+            })
+            .collect();
+        let names = added.iter().map(|s| s.name.to_string()).collect();
+        self.scenarios
+            .store(Arc::new(current.derive(|_| true, false, added)));
+        Ok(names)
     }
 
     /// A fresh `callId`.

@@ -12,7 +12,9 @@
 //! - [`scenario`] — the file format, loading with `file:line:col` diagnostics, compiling.
 //! - [`emulator`] — stateful emulation of the seed methods: sites, credentials, accounts.
 //! - [`engine`] — shared state and `dispatch`: stubs first, then the emulator, else unmatched.
-//! - [`admin`] — the `/__admin` API.
+//! - [`redact`] — what counts as a secret in recorded traffic, and replacing it.
+//! - [`journal`] — the bounded traffic journal, its queries, HAR export, and `expect:` checks.
+//! - [`admin`] — the `/__admin` API (journal, stubs, reset, verify, shutdown).
 //! - [`server`] — the hyper server: listener, limits, graceful shutdown.
 //! - [`embed`] — the test-facing API: [`GigyaMock`], [`GigyaStub`], [`matchers`].
 //! - [`cli`] — the command line (the binary is a thin shell over [`embed`]).
@@ -26,7 +28,9 @@ pub mod emulator;
 pub mod engine;
 pub mod exchange;
 pub mod gigya;
+pub mod journal;
 pub mod matching;
+pub mod redact;
 pub mod scenario;
 pub mod server;
 

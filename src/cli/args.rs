@@ -16,6 +16,8 @@ Examples:
   GIGYA_MOCK_PORT=9000 gigya-mock serve --scenarios scenarios
   gigya-mock validate scenarios/
   gigya-mock schema > gigya-mock.schema.json
+  gigya-mock journal --url http://127.0.0.1:8080 --follow
+  gigya-mock verify --url http://127.0.0.1:8080 --junit gigya-mock.xml
 
   curl -s http://127.0.0.1:8080/accounts.getAccountInfo \\
        -d apiKey=3_mockApiKey -d secret=bW9jay1naWd5YS1wYXJ0bmVyLXNlY3JldC0wMDAx -d UID=u-100";
@@ -64,6 +66,16 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of the scenario file format.
     Schema,
+    /// Check `expect:` clauses against a running server's journal.
+    #[command(
+        after_help = "Without --scenarios the server checks the expectations of the files it loaded; with\n--scenarios they are read here and checked against the server's journal.\n\nExit status: 0 when every expectation is met, 1 when one is not, 2 when verification\ncould not run (server unreachable, invalid files, no expectations).\n\nExample:\n  gigya-mock verify --url http://127.0.0.1:8080 --junit target/gigya-mock.xml"
+    )]
+    Verify(VerifyArgs),
+    /// Print a running server's journal of requests.
+    #[command(
+        after_help = "Secrets (secret, sig, passwords, tokens, Authorization) appear as [REDACTED].\n\nExamples:\n  gigya-mock journal --url http://127.0.0.1:8080\n  gigya-mock journal --follow\n  gigya-mock journal --format har > traffic.har"
+    )]
+    Journal(JournalArgs),
     /// Show or export the local CA certificate that HTTPS interception and --tls use.
     #[command(
         after_help = "Examples:\n  gigya-mock ca --print-path\n  gigya-mock ca --export gigya-mock-ca.pem\n  NODE_EXTRA_CA_CERTS=$(gigya-mock ca --print-path) node app.js"
@@ -83,6 +95,53 @@ pub struct CaArgs {
     /// Directory for the local CA.
     #[arg(long, env = "GIGYA_MOCK_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+}
+
+/// The default address of a running server.
+pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
+
+/// `verify` arguments.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Base URL of the running server (its admin port when it has one).
+    #[arg(long, env = "GIGYA_MOCK_URL", default_value = DEFAULT_URL)]
+    pub url: String,
+    /// Read expectations from these scenario files or directories instead of the server's.
+    #[arg(
+        short = 's',
+        long = "scenarios",
+        env = "GIGYA_MOCK_SCENARIOS",
+        value_delimiter = ','
+    )]
+    pub scenarios: Vec<PathBuf>,
+    /// Also write the result as JUnit XML to this file.
+    #[arg(long, env = "GIGYA_MOCK_JUNIT")]
+    pub junit: Option<PathBuf>,
+}
+
+/// How `journal` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JournalFormat {
+    /// An aligned table, one request per line.
+    Table,
+    /// One JSON object per line (JSON Lines).
+    Json,
+    /// A HAR 1.2 document.
+    Har,
+}
+
+/// `journal` arguments.
+#[derive(Debug, Args)]
+pub struct JournalArgs {
+    /// Base URL of the running server (its admin port when it has one).
+    #[arg(long, env = "GIGYA_MOCK_URL", default_value = DEFAULT_URL)]
+    pub url: String,
+    /// Output format.
+    #[arg(long, env = "GIGYA_MOCK_JOURNAL_FORMAT", value_enum, default_value_t = JournalFormat::Table)]
+    pub format: JournalFormat,
+    /// Keep printing new requests as they arrive (table and json formats).
+    #[arg(short, long, env = "GIGYA_MOCK_FOLLOW")]
+    pub follow: bool,
 }
 
 /// `validate` arguments.
@@ -195,6 +254,16 @@ pub struct ServeArgs {
     /// Emulator: most accounts per site that calls may create (through registration tokens).
     #[arg(long, env = "GIGYA_MOCK_MAX_ACCOUNTS", default_value_t = 100_000)]
     pub max_accounts: usize,
+    /// Requests kept in the journal (oldest evicted first); 0 disables it.
+    #[arg(long, env = "GIGYA_MOCK_JOURNAL_SIZE", default_value_t = crate::journal::DEFAULT_CAPACITY)]
+    pub journal_size: usize,
+    /// Bytes kept of each request and response body in the journal (e.g. 64KiB).
+    #[arg(long, env = "GIGYA_MOCK_JOURNAL_BODY_LIMIT", default_value = "64KiB", value_parser = parse_size)]
+    pub journal_body_limit: usize,
+    /// Serve the admin API (/__admin) on this port instead of the main one; the main port
+    /// then treats /__admin paths as ordinary Gigya calls.
+    #[arg(long, env = "GIGYA_MOCK_ADMIN_PORT")]
+    pub admin_port: Option<u16>,
 }
 
 impl ServeArgs {
@@ -225,6 +294,7 @@ impl ServeArgs {
                 .unwrap_or_else(crate::server::tls::default_data_dir),
             intercept_hosts: crate::server::tls::HostPatterns::parse(&self.intercept_hosts),
             connect_passthrough: self.connect_passthrough,
+            admin_port: self.admin_port,
         }
     }
 
@@ -238,6 +308,15 @@ impl ServeArgs {
             },
             max_reg_tokens: self.max_reg_tokens.max(1),
             max_accounts: self.max_accounts.max(1),
+        }
+    }
+
+    /// The journal limits these arguments ask for.
+    #[must_use]
+    pub fn journal_config(&self) -> crate::journal::JournalConfig {
+        crate::journal::JournalConfig {
+            capacity: self.journal_size,
+            body_limit: self.journal_body_limit,
         }
     }
 

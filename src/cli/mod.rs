@@ -1,11 +1,15 @@
 //! The command-line interface: argument parsing (every flag has a `GIGYA_MOCK_*` variable),
-//! logging set-up, and the `serve`, `validate` and `schema` commands.
+//! logging set-up, and the `serve`, `validate`, `schema`, `verify` and `journal` commands
+//! (the last two talk HTTP to a running server's admin API).
 //!
 //! [`run`] is what `main` calls and what CLI tests can call in-process; it returns the exit
 //! code instead of exiting. This module is the only place that prints to stdout and installs
 //! the tracing subscriber.
 
 mod args;
+mod client;
+mod journal;
+mod verify;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -57,6 +61,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", scenario::model::json_schema());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Verify(args) => verify::run(&args),
+        Command::Journal(args) => journal::run(&args),
     }
 }
 
@@ -137,6 +143,7 @@ fn serve(args: args::ServeArgs) -> anyhow::Result<ExitCode> {
         .server_config(args.server_config())
         .clock(Arc::new(SystemClock::with_skew_ms(args.clock_skew_ms())))
         .emulator(args.emulator_config())
+        .journal(args.journal_config())
         .worker_threads(threads);
     for path in &args.scenarios {
         builder = builder.scenarios(path);
@@ -160,6 +167,9 @@ fn serve(args: args::ServeArgs) -> anyhow::Result<ExitCode> {
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", mock.uri())?;
+        if let Some(admin) = mock.admin_address() {
+            writeln!(out, "admin API on http://{admin}/__admin")?;
+        }
         if let Some(tls) = mock.tls_address() {
             writeln!(out, "listening on https://{tls}")?;
             if let Some(ca) = mock.ca_cert_path() {

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::emulator::EmulatorConfig;
 use crate::engine::{Engine, EngineConfig, StubError};
 use crate::gigya::envelope::Clock;
+use crate::journal::JournalConfig;
 use crate::scenario::load::{Format, LoadError, Source};
 use crate::scenario::model::{Account, ScenarioFile, Site, Stub};
 use crate::scenario::{self, ScenarioSet};
@@ -57,6 +58,7 @@ pub struct GigyaMockBuilder {
     server: Option<ServerConfig>,
     clock: Option<Arc<dyn Clock>>,
     emulator: Option<EmulatorConfig>,
+    journal: JournalConfig,
     worker_threads: usize,
 }
 
@@ -72,6 +74,7 @@ impl Default for GigyaMockBuilder {
             server: None,
             clock: None,
             emulator: Some(EmulatorConfig::default()),
+            journal: JournalConfig::default(),
             worker_threads: 0,
         }
     }
@@ -148,6 +151,12 @@ impl GigyaMockBuilder {
         self
     }
 
+    /// Replaces the journal settings (default: 10,000 entries, 64 KiB of each body).
+    pub fn journal(mut self, config: JournalConfig) -> Self {
+        self.journal = config;
+        self
+    }
+
     /// Turns the emulator off: calls no stub matches get the unmatched answer.
     pub fn without_emulator(mut self) -> Self {
         self.emulator = None;
@@ -197,6 +206,7 @@ impl GigyaMockBuilder {
                     sites: self.sites.clone(),
                     accounts: self.accounts.clone(),
                     stubs: self.stubs.iter().map(|s| s.stub.clone()).collect(),
+                    expect: Vec::new(),
                 },
             });
         }
@@ -222,6 +232,7 @@ impl GigyaMockBuilder {
         if let Some(config) = self.emulator {
             engine = engine.with_emulator(config);
         }
+        engine = engine.with_journal(self.journal);
         let server = self.server.unwrap_or_else(|| ServerConfig {
             bind: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
@@ -291,6 +302,7 @@ fn expectations_of(stubs: &[GigyaStub], set: &ScenarioSet) -> Vec<(Arc<str>, Tim
 
 struct Ready {
     ca_path: Option<PathBuf>,
+    admin_addr: Option<SocketAddr>,
     addr: SocketAddr,
     tls_addr: Option<SocketAddr>,
     shutdown: CancellationToken,
@@ -313,6 +325,7 @@ impl Spawned {
             addr: ready.addr,
             tls_addr: ready.tls_addr,
             ca_path: ready.ca_path,
+            admin_addr: ready.admin_addr,
             shutdown: ready.shutdown,
             handle: ready.handle,
             thread: Some(self.thread),
@@ -362,6 +375,7 @@ fn spawn_server(
                     Ok(server) => {
                         let ready = Ready {
                             ca_path: uses_ca.then(|| server.ca_cert_path().ok()).flatten(),
+                            admin_addr: server.admin_addr(),
                             addr: server.local_addr(),
                             tls_addr: server.tls_addr(),
                             shutdown: server.shutdown_token(),
@@ -404,6 +418,7 @@ pub struct GigyaMock {
     addr: SocketAddr,
     tls_addr: Option<SocketAddr>,
     ca_path: Option<PathBuf>,
+    admin_addr: Option<SocketAddr>,
     shutdown: CancellationToken,
     handle: tokio::runtime::Handle,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -437,6 +452,12 @@ impl GigyaMock {
     #[must_use]
     pub fn tls_address(&self) -> Option<SocketAddr> {
         self.tls_addr
+    }
+
+    /// The admin listener's address, when the admin API has its own port.
+    #[must_use]
+    pub fn admin_address(&self) -> Option<SocketAddr> {
+        self.admin_addr
     }
 
     /// The local CA certificate used by the HTTPS listener, when it uses one.
@@ -473,21 +494,10 @@ impl GigyaMock {
     /// The stub does not compile or its name is taken.
     pub fn try_mount(&self, stub: GigyaStub) -> Result<(), StubError> {
         let expect = stub.expect;
-        let model = stub.stub;
-        let before: Vec<Arc<str>> = self
-            .engine
-            .scenarios()
-            .stubs()
-            .iter()
-            .map(|s| s.name.clone())
-            .collect();
-        self.engine.add_stubs(vec![model])?;
-        if let Some(times) = expect {
-            let set = self.engine.scenarios();
-            if let Some(added) = set.stubs().iter().find(|s| !before.contains(&s.name)) {
-                if let Ok(mut e) = self.expectations.lock() {
-                    e.push((added.name.clone(), times));
-                }
+        let names = self.engine.add_stub_models(vec![stub.stub])?;
+        if let (Some(times), Some(name)) = (expect, names.first()) {
+            if let Ok(mut e) = self.expectations.lock() {
+                e.push((Arc::from(name.as_str()), times));
             }
         }
         Ok(())
@@ -568,21 +578,15 @@ impl GigyaMock {
         }
     }
 
-    /// Removes run-time stubs and their expectations, sets hit counters back to zero, and puts
-    /// the emulator back to its seeded state.
+    /// Back to the state after start-up: run-time stubs (and their expectations) removed,
+    /// removed stubs restored, hit counters zeroed, the journal emptied, and the emulator's
+    /// seeded accounts back.
     pub fn reset(&self) {
         self.engine.reset();
         let set = self.engine.scenarios();
-        let runtime: Vec<Arc<str>> = set
-            .stubs()
-            .iter()
-            .filter(|s| s.origin == scenario::compile::RUNTIME_LABEL)
-            .map(|s| s.name.clone())
-            .collect();
-        for name in &runtime {
-            self.remove(name);
+        if let Ok(mut e) = self.expectations.lock() {
+            e.retain(|(name, _)| set.stub(name).is_some());
         }
-        self.engine.scenarios().reset_hits();
     }
 
     /// Stops the server after in-flight requests finish, and checks expectations.
@@ -596,9 +600,16 @@ impl GigyaMock {
         }
     }
 
-    /// Blocks until SIGINT or SIGTERM (the CLI's `serve`).
+    /// Blocks until SIGINT or SIGTERM, or until the server is stopped another way
+    /// (`POST /__admin/shutdown`) — the CLI's `serve`.
     pub fn wait_for_signal(&self) {
-        self.handle.block_on(wait_for_signal());
+        let stopped = self.shutdown.clone();
+        self.handle.block_on(async move {
+            tokio::select! {
+                () = wait_for_signal() => {}
+                () = stopped.cancelled() => {}
+            }
+        });
     }
 
     fn stop(&mut self) {

@@ -17,6 +17,7 @@ use http::{HeaderName, HeaderValue, Method, StatusCode};
 use regex::Regex;
 use serde_json::Value;
 
+use super::expect::CompiledExpectation;
 use super::model::{Account, RequestPattern, Response, ScenarioFile, Site, Stub, ValueMatch};
 use crate::exchange::CapturedRequest;
 use crate::gigya::catalog::{self, ErrorInfo};
@@ -43,13 +44,17 @@ pub enum Seg {
 pub struct KeyPath(pub Vec<Seg>);
 
 impl KeyPath {
-    fn key(&self, k: &str) -> Self {
+    /// The path of a key below this one.
+    #[must_use]
+    pub fn key(&self, k: &str) -> Self {
         let mut p = self.clone();
         p.0.push(Seg::Key(k.to_owned()));
         p
     }
 
-    fn index(&self, i: usize) -> Self {
+    /// The path of a list item below this one.
+    #[must_use]
+    pub fn index(&self, i: usize) -> Self {
         let mut p = self.clone();
         p.0.push(Seg::Index(i));
         p
@@ -100,16 +105,19 @@ pub struct CompiledStub {
     pub priority: i32,
     /// Retire after this many matches.
     pub times: Option<u64>,
-    /// Matches so far.
-    pub hits: AtomicU64,
+    /// Matches so far (shared with the copies of this stub in sets derived by the admin API,
+    /// so counts survive adding and removing other stubs).
+    pub hits: Arc<AtomicU64>,
     /// The compiled pattern.
     pub matcher: RequestMatcher,
     /// The pre-rendered answer.
     pub response: CompiledResponse,
     /// The stub as written (for listings).
     pub source: Stub,
-    /// The file it came from.
+    /// The file it came from (`admin API` for stubs added at run time).
     pub origin: String,
+    /// Added at run time through the admin API (removed again by a reset).
+    pub runtime: bool,
 }
 
 impl CompiledStub {
@@ -127,6 +135,32 @@ impl CompiledStub {
                 })
                 .is_ok(),
         }
+    }
+
+    /// A copy for a derived set: sharing this stub's hit counter, or with a fresh one.
+    #[must_use]
+    pub fn duplicate(&self, fresh_hits: bool) -> Self {
+        Self {
+            name: self.name.clone(),
+            priority: self.priority,
+            times: self.times,
+            hits: if fresh_hits {
+                Arc::new(AtomicU64::new(0))
+            } else {
+                self.hits.clone()
+            },
+            matcher: self.matcher.clone(),
+            response: self.response.clone(),
+            source: self.source.clone(),
+            origin: self.origin.clone(),
+            runtime: self.runtime,
+        }
+    }
+
+    /// Matches so far.
+    #[must_use]
+    pub fn hit_count(&self) -> u64 {
+        self.hits.load(Ordering::Acquire)
     }
 
     /// Whether `times` is used up.
@@ -193,7 +227,9 @@ pub struct ScenarioSet {
     pub accounts: Vec<Account>,
     /// Number of files the set came from.
     pub files: usize,
-    inputs: Vec<Input>,
+    /// The `expect:` clauses of every file, in file order.
+    pub expectations: Vec<CompiledExpectation>,
+    inputs: Arc<Vec<Input>>,
 }
 
 /// The label of stubs added at run time (the admin API, the library).
@@ -218,72 +254,46 @@ impl ScenarioSet {
         &self.inputs
     }
 
-    /// A new set with `stubs` added (as run-time stubs); hit counters of stubs that keep their
-    /// name are carried over.
-    ///
-    /// # Errors
-    /// The problems of the combined set (key paths are relative to the run-time input).
-    pub fn with_added_stubs(&self, stubs: Vec<Stub>) -> Result<ScenarioSet, Vec<CompileProblem>> {
-        let mut inputs = self.inputs.clone();
-        match inputs.iter_mut().find(|i| i.label == RUNTIME_LABEL) {
-            Some(runtime) => runtime.file.stubs.extend(stubs),
-            None => inputs.push(Input {
-                label: RUNTIME_LABEL.to_owned(),
-                base_dir: PathBuf::from("."),
-                file: ScenarioFile {
-                    version: 1,
-                    stubs,
-                    ..ScenarioFile::default()
-                },
-            }),
-        }
-        let set = compile(inputs)?;
-        set.carry_hits_from(self);
-        Ok(set)
-    }
-
-    /// A new set without the stub called `name`, or `None` when there is no such stub.
+    /// A new set with the same sites, accounts and expectations, holding the stubs `keep`
+    /// accepts (copied, sharing hit counters unless `fresh_hits`) plus `added`. Each added stub
+    /// is tried before the stubs of the same priority already in the set; added stubs keep
+    /// their own order.
     #[must_use]
-    pub fn without_stub(&self, name: &str) -> Option<ScenarioSet> {
-        let mut inputs = self.inputs.clone();
-        let mut found = false;
-        for input in &mut inputs {
-            let names: Vec<String> = (0..input.file.stubs.len())
-                .map(|i| stub_name(&input.file.stubs[i], input, i))
-                .collect();
-            if let Some(pos) = names.iter().position(|n| n == name) {
-                // Pin the generated names of the other stubs so removing one does not rename them.
-                for (stub, n) in input.file.stubs.iter_mut().zip(names) {
-                    stub.name = Some(n);
-                }
-                input.file.stubs.remove(pos);
-                found = true;
-                break;
-            }
-        }
-        if !found {
-            return None;
-        }
-        let set = compile(inputs).ok()?;
-        set.carry_hits_from(self);
-        Some(set)
-    }
-
-    /// Copies hit counters from `old` for every stub whose name survives.
-    pub fn carry_hits_from(&self, old: &ScenarioSet) {
-        for stub in &self.stubs {
-            if let Some(prev) = old.stub(&stub.name) {
-                stub.hits
-                    .store(prev.hits.load(Ordering::Acquire), Ordering::Release);
-            }
+    pub fn derive(
+        &self,
+        keep: impl Fn(&CompiledStub) -> bool,
+        fresh_hits: bool,
+        added: Vec<CompiledStub>,
+    ) -> ScenarioSet {
+        // Sorted by (priority, added before kept): a stable sort keeps each group's order.
+        let mut ranked: Vec<(i32, bool, CompiledStub)> = added
+            .into_iter()
+            .map(|s| (s.priority, false, s))
+            .chain(
+                self.stubs
+                    .iter()
+                    .filter(|s| keep(s))
+                    .map(|s| (s.priority, true, s.duplicate(fresh_hits))),
+            )
+            .collect();
+        ranked.sort_by_key(|(priority, kept, _)| (*priority, *kept));
+        let stubs: Vec<CompiledStub> = ranked.into_iter().map(|(.., s)| s).collect();
+        let keys: Vec<IndexKey> = stubs.iter().map(|s| index_key(&s.matcher)).collect();
+        ScenarioSet {
+            index: StubIndex::build(&keys),
+            stubs,
+            sites: self.sites.clone(),
+            accounts: self.accounts.clone(),
+            files: self.files,
+            expectations: self.expectations.clone(),
+            inputs: self.inputs.clone(),
         }
     }
 
-    /// Sets every hit counter back to zero.
-    pub fn reset_hits(&self) {
-        for stub in &self.stubs {
-            stub.hits.store(0, Ordering::Release);
-        }
+    /// Takes the stubs out of a set (to add them to another one).
+    #[must_use]
+    pub fn into_stubs(self) -> Vec<CompiledStub> {
+        self.stubs
     }
 
     /// The first stub that matches and still has uses left; claims one use.
@@ -379,6 +389,14 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
         }
     }
     let accounts = c.accounts(accounts, &sites);
+    let mut expectations = Vec::new();
+    for (input_idx, input) in inputs.iter().enumerate() {
+        c.input = input_idx;
+        for (i, e) in input.file.expect.iter().enumerate() {
+            let at = KeyPath::default().key("expect").index(i);
+            expectations.extend(c.expectation(e, &at, &names));
+        }
+    }
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
@@ -391,7 +409,8 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
         sites,
         accounts,
         files,
-        inputs,
+        expectations,
+        inputs: Arc::new(inputs),
     })
 }
 
@@ -442,7 +461,7 @@ fn index_key(m: &RequestMatcher) -> IndexKey {
 }
 
 #[derive(Default)]
-struct Compiler {
+pub(super) struct Compiler {
     input: usize,
     problems: Vec<CompileProblem>,
 }
@@ -462,7 +481,23 @@ const ENVELOPE_KEYS: &[(&str, &str)] = &[
 ];
 
 impl Compiler {
-    fn problem(&mut self, at: &KeyPath, message: impl Into<String>) {
+    pub(super) fn into_result<T>(self, value: T) -> Result<T, Vec<CompileProblem>> {
+        if self.problems.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.problems)
+        }
+    }
+
+    pub(super) fn problem_count(&self) -> usize {
+        self.problems.len()
+    }
+
+    pub(super) fn input(&self) -> usize {
+        self.input
+    }
+
+    pub(super) fn problem(&mut self, at: &KeyPath, message: impl Into<String>) {
         self.problems.push(CompileProblem {
             input: self.input,
             path: at.clone(),
@@ -658,15 +693,16 @@ impl Compiler {
             name,
             priority: stub.priority.unwrap_or(DEFAULT_PRIORITY),
             times: stub.times,
-            hits: AtomicU64::new(0),
+            hits: Arc::new(AtomicU64::new(0)),
             matcher: matcher?,
             response: response?,
             source: stub.clone(),
             origin: input.label.clone(),
+            runtime: false,
         })
     }
 
-    fn request(&mut self, r: &RequestPattern, at: &KeyPath) -> Option<RequestMatcher> {
+    pub(super) fn request(&mut self, r: &RequestPattern, at: &KeyPath) -> Option<RequestMatcher> {
         let before = self.problems.len();
         let mut out = RequestMatcher {
             method: r

@@ -8,8 +8,8 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use super::model::{
-    Account, Application, AuthMode, NestedMerge, RequestPattern, Response, ScenarioFile,
-    SettingsMerge, Site, SiteOptions, Stub, ValidationError, ValueMatch,
+    Account, Application, AuthMode, Expectation, NestedMerge, OrderItem, RequestPattern, Response,
+    ScenarioFile, SettingsMerge, Site, SiteOptions, Stub, ValidationError, ValueMatch,
 };
 use super::tree::{Kind, Node, Pos, Scalar};
 
@@ -38,6 +38,43 @@ pub fn account(node: &Node, problems: &mut Vec<ShapeProblem>) -> Option<Account>
 pub fn stub(node: &Node, problems: &mut Vec<ShapeProblem>) -> Option<Stub> {
     let mut d = Decoder { problems };
     d.stub(node)
+}
+
+/// Decodes a single expectation (an `expect` item).
+pub fn expectation(node: &Node, problems: &mut Vec<ShapeProblem>) -> Option<Expectation> {
+    let mut d = Decoder { problems };
+    d.expectation(node)
+}
+
+/// The item nodes of a posted fragment: a list of items, a mapping holding the list under
+/// `key` (plus an optional `version`), or a single item (a mapping without `key`).
+pub fn fragment_items<'n>(
+    root: &'n Node,
+    key: &'static str,
+    problems: &mut Vec<ShapeProblem>,
+) -> Vec<&'n Node> {
+    let mut d = Decoder { problems };
+    match &root.kind {
+        Kind::Seq(items) => items.iter().collect(),
+        Kind::Map(entries) if entries.iter().any(|(k, _)| k.key_text() == key) => {
+            let Some(mut f) = d.fields(root, "the request body") else {
+                return Vec::new();
+            };
+            let _ = f.take("version");
+            let items = f.take(key).map(|n| d.seq(n, key).iter().collect());
+            f.finish(&mut d, &["version", key]);
+            items.unwrap_or_default()
+        }
+        Kind::Map(_) => vec![root],
+        Kind::Scalar { .. } => {
+            d.wrong_type(
+                root,
+                &format!("a mapping or a list of {key}"),
+                "the request body",
+            );
+            Vec::new()
+        }
+    }
 }
 
 struct Decoder<'p> {
@@ -76,7 +113,7 @@ impl<'n> Fields<'n> {
 }
 
 /// The closest allowed key, when it is close enough to be a likely typo.
-fn suggest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn suggest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
     let lower = key.to_ascii_lowercase();
     allowed
         .iter()
@@ -101,7 +138,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev.last().copied().unwrap_or(0)
 }
 
-const FILE_KEYS: &[&str] = &["version", "sites", "accounts", "stubs"];
+const FILE_KEYS: &[&str] = &["version", "sites", "accounts", "stubs", "expect"];
+const EXPECT_KEYS: &[&str] = &[
+    "name", "stub", "request", "never", "inOrder", "times", "atLeast", "atMost",
+];
+const ORDER_ITEM_KEYS: &[&str] = &["stub", "request"];
 const SITE_KEYS: &[&str] = &[
     "apiKey",
     "dataCenter",
@@ -324,6 +365,12 @@ impl Decoder<'_> {
             for item in self.seq(n, "stubs") {
                 // A stub that fails to decode is still counted so later indices stay stable.
                 out.stubs.push(self.stub(item).unwrap_or_default());
+            }
+        }
+        if let Some(n) = f.take("expect") {
+            for item in self.seq(n, "expect") {
+                // Kept (even when broken) so indices match the file for positions.
+                out.expect.push(self.expectation(item).unwrap_or_default());
             }
         }
         f.finish(self, FILE_KEYS);
@@ -554,6 +601,63 @@ impl Decoder<'_> {
         }
         f.finish(self, STUB_KEYS);
         Some(s)
+    }
+
+    fn expectation(&mut self, node: &Node) -> Option<Expectation> {
+        let mut f = self.fields(node, "an expectation")?;
+        let mut e = Expectation::default();
+        if let Some(n) = f.take("name") {
+            e.name = self.string(n, "name");
+        }
+        if let Some(n) = f.take("stub") {
+            e.stub = self.string(n, "stub");
+        }
+        if let Some(n) = f.take("request") {
+            e.request = self.request(n);
+        }
+        if let Some(n) = f.take("never") {
+            e.never = self.request(n);
+        }
+        if let Some(n) = f.take("inOrder") {
+            for item in self.seq(n, "inOrder") {
+                // Kept (even when broken) so the step count and indices stay right.
+                e.in_order.push(self.order_item(item).unwrap_or_default());
+            }
+        }
+        for (key, slot) in [
+            ("times", &mut e.times),
+            ("atLeast", &mut e.at_least),
+            ("atMost", &mut e.at_most),
+        ] {
+            if let Some(n) = f.take(key) {
+                *slot = self.ranged(n, key, "0 or more");
+            }
+        }
+        f.finish(self, EXPECT_KEYS);
+        Some(e)
+    }
+
+    fn order_item(&mut self, node: &Node) -> Option<OrderItem> {
+        if let Some(s) = node.scalar() {
+            if s == Scalar::Null {
+                self.wrong_type(node, "a stub name or a mapping", "inOrder item");
+                return None;
+            }
+            return Some(OrderItem {
+                stub: self.string(node, "inOrder item"),
+                request: None,
+            });
+        }
+        let mut f = self.fields(node, "an inOrder item")?;
+        let mut item = OrderItem::default();
+        if let Some(n) = f.take("stub") {
+            item.stub = self.string(n, "stub");
+        }
+        if let Some(n) = f.take("request") {
+            item.request = self.request(n);
+        }
+        f.finish(self, ORDER_ITEM_KEYS);
+        Some(item)
     }
 
     fn request(&mut self, node: &Node) -> Option<RequestPattern> {

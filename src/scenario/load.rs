@@ -306,7 +306,16 @@ fn load_sources_with(
     }
     let result = compile::compile(inputs);
     let set = match result {
-        Ok(set) => Some(set),
+        Ok(mut set) => {
+            for e in &mut set.expectations {
+                let (input, path) = &e.origin;
+                if let Some((label, Some(root))) = trees.get(*input) {
+                    let pos = resolve(root, path);
+                    e.location = Some(format!("{label}:{}:{}", pos.line, pos.col));
+                }
+            }
+            Some(set)
+        }
         Err(compile_problems) => {
             for CompileProblem {
                 input,
@@ -355,7 +364,7 @@ fn load_sources_with(
 }
 
 /// The position of the node a key path names, or of its deepest existing ancestor.
-fn resolve(root: &Node, path: &KeyPath) -> Pos {
+pub(super) fn resolve(root: &Node, path: &KeyPath) -> Pos {
     let mut node = root;
     for seg in &path.0 {
         let next = match (seg, &node.kind) {

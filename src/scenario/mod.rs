@@ -1,8 +1,11 @@
 //! Scenario files: the format ([`model`]), reading it with positions ([`tree`], [`decode`]),
-//! validating and compiling it ([`compile`]), and loading files and directories ([`load`]).
+//! validating and compiling it ([`compile`], [`expect`]), loading files and directories
+//! ([`load`]), and pieces of scenario text posted to the admin API ([`fragment`]).
 
 pub mod compile;
 pub mod decode;
+pub mod expect;
+pub mod fragment;
 pub mod load;
 pub mod model;
 pub mod tree;

@@ -3,8 +3,16 @@
 //! One task accepts connections while a semaphore caps how many are open; each connection is
 //! served by hyper (HTTP/1.1, and HTTP/2 with prior knowledge) with a header-read timeout.
 //! The service never fails: requests under `/__admin` go to the admin API, everything else is
-//! captured (body capped and time-limited) and dispatched by the engine. Shutdown stops
+//! captured (body capped and time-limited), dispatched by the engine, and recorded in the
+//! journal just before the answer is sent (rejected requests included). Shutdown stops
 //! accepting, lets in-flight requests finish within a deadline, then drops what is left.
+//!
+//! A TLS listener (`--tls`) serves the same API over HTTPS, and `CONNECT` tunnels to Gigya hosts
+//! are intercepted with certificates from the local CA (see [`proxy`] and [`tls`]).
+//!
+//! With an admin port, a second listener serves only `/__admin`, and the main port treats
+//! `/__admin` paths as ordinary (unmatched) Gigya calls, so the mock's API cannot collide with
+//! the traffic under test.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -65,6 +73,9 @@ pub struct ServerConfig {
     pub intercept_hosts: tls::HostPatterns,
     /// Tunnel `CONNECT` requests for other hosts instead of refusing them.
     pub connect_passthrough: bool,
+    /// Serve the admin API on this port (same address) instead of the main one; 0 picks a
+    /// free port.
+    pub admin_port: Option<u16>,
 }
 
 /// The TLS listener's settings.
@@ -104,6 +115,7 @@ impl Default for ServerConfig {
             data_dir: tls::default_data_dir(),
             intercept_hosts: tls::HostPatterns::default(),
             connect_passthrough: false,
+            admin_port: None,
         }
     }
 }
@@ -126,6 +138,15 @@ impl std::fmt::Debug for Shared {
     }
 }
 
+/// What a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The Gigya API, plus `/__admin` unless an admin port is configured.
+    Main,
+    /// Only the admin API.
+    Admin,
+}
+
 impl Shared {
     /// The local CA, loaded (or created) on first use.
     pub(crate) fn ca(&self) -> Result<Arc<tls::CertAuthority>, String> {
@@ -145,6 +166,7 @@ impl Shared {
         io: I,
         remote: SocketAddr,
         scheme: Scheme,
+        role: Role,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
     where
         I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -152,17 +174,22 @@ impl Shared {
         // Boxed: intercepted CONNECT tunnels serve connections from inside a request handler,
         // which makes this future recursive.
         let this = self.clone();
-        Box::pin(async move { this.serve_io_inner(io, remote, scheme).await })
+        Box::pin(async move { this.serve_io_inner(io, remote, scheme, role).await })
     }
 
-    async fn serve_io_inner<I>(self: Arc<Self>, io: I, remote: SocketAddr, scheme: Scheme)
-    where
+    async fn serve_io_inner<I>(
+        self: Arc<Self>,
+        io: I,
+        remote: SocketAddr,
+        scheme: Scheme,
+        role: Role,
+    ) where
         I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
         let conn_shared = self.clone();
         let service = service_fn(move |req| {
             let shared = conn_shared.clone();
-            async move { Ok::<_, Infallible>(handle(shared, req, remote, scheme).await) }
+            async move { Ok::<_, Infallible>(handle(shared, req, remote, scheme, role).await) }
         });
         let conn = self
             .builder
@@ -192,6 +219,7 @@ impl Shared {
 pub struct Server {
     addr: SocketAddr,
     tls_addr: Option<SocketAddr>,
+    admin_addr: Option<SocketAddr>,
     shared: Arc<Shared>,
     shutdown: CancellationToken,
     task: Option<JoinHandle<()>>,
@@ -251,10 +279,19 @@ impl Server {
             Some((l, _)) => Some(l.local_addr()?),
             None => None,
         };
-        let task = tokio::spawn(run(shared.clone(), listener, tls));
+        let admin = match shared.config.admin_port {
+            Some(port) => Some(TcpListener::bind(SocketAddr::new(shared.config.bind, port)).await?),
+            None => None,
+        };
+        let admin_addr = match &admin {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
+        let task = tokio::spawn(run(shared.clone(), listener, tls, admin));
         Ok(Self {
             addr,
             tls_addr,
+            admin_addr,
             shared,
             shutdown,
             task: Some(task),
@@ -265,6 +302,12 @@ impl Server {
     #[must_use]
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The admin listener's address, when the admin API has its own port.
+    #[must_use]
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
     }
 
     /// The TLS listener's address, when there is one.
@@ -327,6 +370,7 @@ async fn run(
     shared: Arc<Shared>,
     listener: TcpListener,
     tls: Option<(TcpListener, Arc<rustls::ServerConfig>)>,
+    admin: Option<TcpListener>,
 ) {
     let permits = Arc::new(Semaphore::new(shared.config.max_connections.max(1)));
     let mut loops = JoinSet::new();
@@ -335,14 +379,25 @@ async fn run(
         shared.clone(),
         permits.clone(),
         Transport::Plain,
+        Role::Main,
     ));
     if let Some((l, config)) = tls {
         let acceptor = tokio_rustls::TlsAcceptor::from(config);
         loops.spawn(accept_loop(
             l,
             shared.clone(),
-            permits,
+            permits.clone(),
             Transport::Tls(acceptor),
+            Role::Main,
+        ));
+    }
+    if let Some(l) = admin {
+        loops.spawn(accept_loop(
+            l,
+            shared.clone(),
+            permits,
+            Transport::Plain,
+            Role::Admin,
         ));
     }
     while loops.join_next().await.is_some() {}
@@ -362,6 +417,7 @@ async fn accept_loop(
     shared: Arc<Shared>,
     permits: Arc<Semaphore>,
     transport: Transport,
+    role: Role,
 ) {
     let transport = Arc::new(transport);
     let mut backoff = Duration::from_millis(5);
@@ -394,13 +450,13 @@ async fn accept_loop(
         let transport = transport.clone();
         tokio::spawn(async move {
             match &*transport {
-                Transport::Plain => shared.serve_io(stream, remote, Scheme::Http).await,
+                Transport::Plain => shared.serve_io(stream, remote, Scheme::Http, role).await,
                 Transport::Tls(acceptor) => {
                     let handshake =
                         tokio::time::timeout(shared.config.header_timeout, acceptor.accept(stream))
                             .await;
                     match handshake {
-                        Ok(Ok(tls)) => shared.serve_io(tls, remote, Scheme::Https).await,
+                        Ok(Ok(tls)) => shared.serve_io(tls, remote, Scheme::Https, role).await,
                         Ok(Err(e)) => tracing::debug!("TLS handshake with {remote} failed: {e}"),
                         Err(_) => tracing::debug!("TLS handshake with {remote} timed out"),
                     }
@@ -417,23 +473,28 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
     remote: SocketAddr,
     scheme: Scheme,
+    role: Role,
 ) -> Response<Body> {
-    if req.method() == http::Method::CONNECT {
+    if req.method() == http::Method::CONNECT && role == Role::Main {
         return proxy::connect(shared, req, remote).await;
     }
     let started = Instant::now();
     let received_at = shared.engine.clock().now();
     let (parts, body) = req.into_parts();
-    if admin::is_admin_path(&parts.uri) {
-        let body = match read_body(&shared, &parts.headers, body).await {
-            Ok(b) => b,
-            Err(reply) => return into_response(reply),
+    let admin_path = admin::is_admin_path(&parts.uri);
+    if role == Role::Admin || (admin_path && shared.config.admin_port.is_none()) {
+        if !admin_path {
+            return admin::not_here(&parts);
+        }
+        return match read_body(&shared, &parts.headers, body).await {
+            Ok(b) => admin::handle(&shared, &parts, b).await,
+            Err(e) => admin::body_error(&e),
         };
-        return admin::handle(&shared, &parts, body).await;
     }
-    let body = match read_body(&shared, &parts.headers, body).await {
-        Ok(b) => b,
-        Err(reply) => return into_response(reply),
+    let version = parts.version;
+    let (body, rejected) = match read_body(&shared, &parts.headers, body).await {
+        Ok(b) => (b, None),
+        Err(e) => (Bytes::new(), Some(e.reply(&shared))),
     };
     let captured = CapturedRequest::new(
         RequestParts {
@@ -447,10 +508,20 @@ pub(crate) async fn handle(
         },
         shared.engine.config().conflict,
     );
-    let reply = shared.engine.dispatch(&captured);
+    let reply = match rejected {
+        Some(reply) => reply,
+        None => shared.engine.dispatch(&captured),
+    };
     if let Some(delay) = reply.delay {
         tokio::time::sleep(delay).await;
     }
+    shared.engine.journal().record_exchange(
+        &captured,
+        &reply,
+        version,
+        started.elapsed(),
+        shared.engine.config().conflict,
+    );
     tracing::debug!(
         target: "gigya_mock::access",
         method = %captured.http_method,
@@ -465,19 +536,54 @@ pub(crate) async fn handle(
     into_response(reply)
 }
 
-/// Reads the body within the size cap and the body timeout; failures become Gigya errors.
+/// Why a request body could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    /// Larger than `--max-body` (the limit in bytes).
+    TooLarge(usize),
+    /// The connection failed while reading.
+    Read(String),
+    /// Not complete within `--body-timeout` (seconds).
+    Timeout(u64),
+}
+
+impl BodyError {
+    /// What is wrong, for messages.
+    pub(crate) fn message(&self) -> String {
+        match self {
+            BodyError::TooLarge(max) => {
+                format!("the request body is larger than the {max}-byte limit (--max-body)")
+            }
+            BodyError::Read(e) => format!("could not read the request body: {e}"),
+            BodyError::Timeout(secs) => {
+                format!("the request body did not arrive within {secs} s")
+            }
+        }
+    }
+
+    /// The Gigya error answer.
+    fn reply(&self, shared: &Shared) -> Reply {
+        let code = match self {
+            BodyError::TooLarge(_) => codes::ENTITY_TOO_LARGE,
+            BodyError::Read(_) | BodyError::Timeout(_) => codes::INVALID_REQUEST_FORMAT,
+        };
+        shared.engine.reject(code, self.message())
+    }
+}
+
+/// Reads the body within the size cap and the body timeout.
 async fn read_body(
     shared: &Shared,
     headers: &http::HeaderMap,
     body: Incoming,
-) -> Result<Bytes, Reply> {
+) -> Result<Bytes, BodyError> {
     let max = shared.config.max_body;
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
-        return Err(too_large(shared, max));
+        return Err(BodyError::TooLarge(max));
     }
     match tokio::time::timeout(
         shared.config.body_timeout,
@@ -486,26 +592,10 @@ async fn read_body(
     .await
     {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large(shared, max)),
-        Ok(Err(e)) => Err(shared.engine.reject(
-            codes::INVALID_REQUEST_FORMAT,
-            format!("could not read the request body: {e}"),
-        )),
-        Err(_) => Err(shared.engine.reject(
-            codes::INVALID_REQUEST_FORMAT,
-            format!(
-                "the request body did not arrive within {} s",
-                shared.config.body_timeout.as_secs()
-            ),
-        )),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge(max)),
+        Ok(Err(e)) => Err(BodyError::Read(e.to_string())),
+        Err(_) => Err(BodyError::Timeout(shared.config.body_timeout.as_secs())),
     }
-}
-
-fn too_large(shared: &Shared, max: usize) -> Reply {
-    shared.engine.reject(
-        codes::ENTITY_TOO_LARGE,
-        format!("the request body is larger than the {max}-byte limit (--max-body)"),
-    )
 }
 
 /// Turns a reply into a hyper response.

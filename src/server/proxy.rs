@@ -55,7 +55,11 @@ pub(crate) async fn connect(
             )
             .await;
             match handshake {
-                Ok(Ok(tls)) => shared.serve_io(tls, remote, Scheme::Https).await,
+                Ok(Ok(tls)) => {
+                    shared
+                        .serve_io(tls, remote, Scheme::Https, super::Role::Main)
+                        .await
+                }
                 Ok(Err(e)) => tracing::info!(
                     "TLS handshake for {authority} failed: {e} (does the client trust the gigya-mock CA? see `gigya-mock ca --print-path`)"
                 ),

@@ -506,3 +506,93 @@ fn stubs_load_bodies_from_files_next_to_the_scenario() {
         .unwrap();
     assert_eq!(body["profile"]["firstName"], "Ann");
 }
+
+#[test]
+fn run_time_stubs_and_reset_through_the_engine() {
+    use gigya_mock::scenario::load::Format;
+    let e = Engine::new(scenarios(SEEDS), EngineConfig::default());
+    let gold = || {
+        call(
+            "accounts.setAccountInfo",
+            &[("UID", "u-100"), ("data", r#"{"tier": "gold"}"#)],
+        )
+    };
+    let _ = e.dispatch(&gold());
+    let added = e
+        .add_stubs(
+            "name: vip-2\nrequest: {method: socialize.setUserInfo, params: {UID: u2}}\nresponse: {}\n",
+            Format::Yaml,
+            "body",
+        )
+        .unwrap();
+    assert_eq!(added, vec!["vip-2"]);
+    assert_eq!(
+        e.dispatch(&call("socialize.setUserInfo", &[("UID", "u2")]))
+            .outcome,
+        Outcome::Stub("vip-2".into())
+    );
+    // Hit counters survive the swap to the derived set.
+    let set = e.scenarios();
+    assert_eq!(set.stub("gold-member-update").unwrap().hit_count(), 1);
+    assert!(set.stub("vip-2").unwrap().runtime);
+    let _ = e.dispatch(&gold());
+    assert_eq!(
+        e.scenarios()
+            .stub("gold-member-update")
+            .unwrap()
+            .hit_count(),
+        2
+    );
+    assert!(e.remove_stub("gold-member-update"));
+    assert!(!e.remove_stub("gold-member-update"));
+    assert!(matches!(e.dispatch(&gold()).outcome, Outcome::Unmatched(_)));
+
+    e.reset();
+    let set = e.scenarios();
+    assert!(set.stub("vip-2").is_none(), "run-time stubs are removed");
+    assert_eq!(
+        set.stub("gold-member-update").unwrap().hit_count(),
+        0,
+        "deleted file stubs come back with fresh counters"
+    );
+    assert_eq!(
+        e.dispatch(&gold()).outcome,
+        Outcome::Stub("gold-member-update".into())
+    );
+    // Replacing the file set (a reload) is what the next reset returns to.
+    e.replace_scenarios(scenarios(
+        "version: 1\nstubs:\n  - {name: only, request: {method: a.b}, response: {}}\n",
+    ));
+    e.reset();
+    let names: Vec<String> = e
+        .scenarios()
+        .stubs()
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(names, vec!["only"]);
+}
+
+#[test]
+fn run_time_stubs_are_capped() {
+    use gigya_mock::engine::MAX_RUNTIME_STUBS;
+    use gigya_mock::scenario::load::Format;
+    let e = engine(SEEDS);
+    let many: String = (0..=MAX_RUNTIME_STUBS)
+        .map(|_| "- {request: {method: a.b}, response: {}}\n")
+        .collect();
+    let err = e.add_stubs(&many, Format::Yaml, "body").unwrap_err();
+    assert_eq!(
+        err.problems[0].to_string(),
+        format!(
+            "body: {} more run-time stubs would exceed the limit of {MAX_RUNTIME_STUBS} (0 held now); delete some or reset",
+            MAX_RUNTIME_STUBS + 1
+        )
+    );
+    assert_eq!(e.scenarios().stubs().len(), 3, "nothing was added");
+    let fewer: String = many.lines().skip(1).map(|l| format!("{l}\n")).collect();
+    assert_eq!(
+        e.add_stubs(&fewer, Format::Yaml, "body").unwrap().len(),
+        MAX_RUNTIME_STUBS
+    );
+}

@@ -119,7 +119,7 @@ async fn stubs_can_be_mounted_and_removed_at_run_time() {
     let err = mock
         .try_mount(GigyaStub::method("a.b").named("ok"))
         .unwrap_err();
-    assert!(err.to_string().contains("already used"), "{err}");
+    assert!(err.to_string().contains("already exists"), "{err}");
     let err = mock
         .try_mount(GigyaStub::method("a.b").param("UID", gigya_mock::matchers::matches("(")))
         .unwrap_err();

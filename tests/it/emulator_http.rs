@@ -5,7 +5,6 @@ use bytes::Bytes;
 use gigya_mock::exchange::form_encode;
 use gigya_mock::server::ServerConfig;
 use http_body_util::Full;
-use serde_json::json;
 
 use crate::support::gigya::{
     API_KEY, SECRET_S, SECRET_U, T0, USER_KEY, emu_engine, sign_params, site_yaml,
@@ -215,7 +214,7 @@ async fn admin_endpoints_inspect_seed_and_reset_accounts() {
     assert_eq!(r.json()["errorCode"], 0);
     let r = admin(&s, http::Method::POST, "/__admin/reset", "").await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.json(), json!({"reset": true}));
+    assert_eq!(r.json()["status"], "reset");
     let r = admin(&s, http::Method::GET, "/__admin/accounts/u-1", "").await;
     assert_eq!(r.json()["data"]["car"], "Fiat");
     assert_eq!(

@@ -8,6 +8,7 @@
     unreachable_pub
 )]
 
+mod admin;
 mod cli;
 mod clients;
 mod dispatch;
@@ -18,4 +19,5 @@ mod emulator_methods;
 mod http_server;
 mod node_sdk;
 mod proxy_tls;
+mod remote_cli;
 mod support;

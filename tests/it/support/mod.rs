@@ -77,6 +77,33 @@ impl TestServer {
         .await
     }
 
+    /// Sends any method with a body (and a content type, when given) to a path on `addr`.
+    pub async fn call_at(
+        addr: SocketAddr,
+        method: &str,
+        path: &str,
+        body: &str,
+        content_type: Option<&str>,
+    ) -> Resp {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(format!("http://{addr}{path}"));
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        send(req.body(Full::new(Bytes::from(body.to_owned()))).unwrap()).await
+    }
+
+    /// Sends any method with a body to a path.
+    pub async fn call(&self, method: &str, path: &str, body: &str) -> Resp {
+        Self::call_at(self.addr, method, path, body, None).await
+    }
+
+    /// Sends a JSON body.
+    pub async fn call_json(&self, method: &str, path: &str, body: &str) -> Resp {
+        Self::call_at(self.addr, method, path, body, Some("application/json")).await
+    }
+
     /// GETs a path (with query).
     pub async fn get(&self, path_and_query: &str) -> Resp {
         send(

@@ -1,66 +1,16 @@
-//! The admin API under `/__admin` on the same port: health, scenario inspection, reset, and
-//! the emulator's accounts.
-//!
-//! Admin answers are plain JSON (not Gigya envelopes) with ordinary HTTP status codes; bad
-//! admin input gets a 4xx with a JSON `error` naming the problem.
+//! `GET` / `PUT /__admin/accounts/{UID}`: inspecting and seeding one emulated account.
 
-use bytes::Bytes;
 use http::{Method, Response, StatusCode};
 use serde_json::json;
 
-use crate::server::{Body, Shared, full};
-
-/// The reserved path prefix.
-pub const PREFIX: &str = "/__admin";
-
-/// Whether a request target belongs to the admin API.
-#[must_use]
-pub fn is_admin_path(uri: &http::Uri) -> bool {
-    let p = uri.path();
-    p == PREFIX || p.starts_with("/__admin/")
-}
-
-pub(crate) async fn handle(
-    shared: &Shared,
-    parts: &http::request::Parts,
-    body: Bytes,
-) -> Response<Body> {
-    let path = parts.uri.path().trim_end_matches('/');
-    if let Some(uid) = path.strip_prefix("/__admin/accounts/") {
-        return accounts(shared, parts, uid, &body);
-    }
-    match (&parts.method, path) {
-        (&Method::POST, "/__admin/reset") => {
-            shared.engine.reset();
-            json_response(StatusCode::OK, &json!({"reset": true}))
-        }
-        (&Method::GET, "/__admin/health" | "/__admin") => {
-            let set = shared.engine.scenarios();
-            let s = set.summary();
-            json_response(
-                StatusCode::OK,
-                &json!({
-                    "status": "ok",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "files": s.files,
-                    "stubs": s.stubs,
-                    "sites": s.sites,
-                    "accounts": s.accounts,
-                }),
-            )
-        }
-        _ => json_response(
-            StatusCode::NOT_FOUND,
-            &json!({"error": format!("no admin endpoint {} {}", parts.method, parts.uri.path())}),
-        ),
-    }
-}
+use super::json_response;
+use crate::server::{Body, Shared};
 
 /// `GET` / `PUT /__admin/accounts/{UID}[?apiKey=]`.
-fn accounts(
+pub(super) fn account(
     shared: &Shared,
     parts: &http::request::Parts,
-    raw_uid: &str,
+    uid: &str,
     body: &[u8],
 ) -> Response<Body> {
     let Some(emulator) = shared.engine.emulator() else {
@@ -69,25 +19,12 @@ fn accounts(
             &json!({"error": "the emulator is not enabled on this server"}),
         );
     };
-    let uid = match crate::gigya::params::Params::decode(
-        Some(&format!("u={raw_uid}")),
-        None,
-        Default::default(),
-    ) {
-        Ok(p) => p.value("u").unwrap_or_default().to_owned(),
-        Err(e) => {
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                &json!({"error": format!("the UID in the path is not valid: {e}")}),
-            );
-        }
-    };
     let query = crate::gigya::params::Params::decode(parts.uri.query(), None, Default::default())
         .unwrap_or_default();
     let api_key = query.value("apiKey");
     let result = match parts.method {
         Method::GET => emulator
-            .admin_get_account(api_key, &uid)
+            .admin_get_account(api_key, uid)
             .map(|v| (StatusCode::OK, v)),
         Method::PUT => {
             let text = String::from_utf8_lossy(body);
@@ -115,7 +52,7 @@ fn accounts(
                 .collect();
             match account {
                 Some(a) if problems.is_empty() => emulator
-                    .admin_put_account(api_key, &uid, a, shared.engine.clock().now())
+                    .admin_put_account(api_key, uid, a, shared.engine.clock().now())
                     .map(|(v, replaced)| {
                         let status = if replaced {
                             StatusCode::OK
@@ -146,14 +83,4 @@ fn accounts(
             &json!({"error": e.message}),
         ),
     }
-}
-
-pub(crate) fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
-    let mut resp = Response::new(full(value.to_string()));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    resp
 }
