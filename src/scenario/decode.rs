@@ -1,6 +1,6 @@
 //! Turning a positioned document tree into the scenario model, collecting every shape problem.
 //!
-//! Each mapping is read through [`Fields`], which remembers which keys were consumed and reports
+//! Each mapping is read through `Fields`, which remembers which keys were consumed and reports
 //! the rest as unknown (with a "did you mean" hint). A bad value records a problem at its own
 //! position and decoding goes on, so one run reports every mistake in a file.
 
