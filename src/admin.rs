@@ -1,4 +1,5 @@
-//! The admin API under `/__admin` on the same port: health and scenario inspection.
+//! The admin API under `/__admin` on the same port: health and scenario inspection; the
+//! live-scenario routes (scenario states, injected faults) are in [`live`].
 //!
 //! Admin answers are plain JSON (not Gigya envelopes) with ordinary HTTP status codes; bad
 //! admin input gets a 4xx with a JSON `error` naming the problem.
@@ -8,6 +9,8 @@ use http::{Method, Response, StatusCode};
 use serde_json::json;
 
 use crate::server::{Body, Shared, full};
+
+mod live;
 
 /// The reserved path prefix.
 pub const PREFIX: &str = "/__admin";
@@ -22,22 +25,28 @@ pub fn is_admin_path(uri: &http::Uri) -> bool {
 pub(crate) async fn handle(
     shared: &Shared,
     parts: &http::request::Parts,
-    _body: Bytes,
+    body: Bytes,
 ) -> Response<Body> {
+    if let Some(resp) = live::handle(shared, parts, &body) {
+        return resp;
+    }
     let path = parts.uri.path().trim_end_matches('/');
     match (&parts.method, path) {
         (&Method::GET, "/__admin/health" | "/__admin") => {
             let set = shared.engine.scenarios();
             let s = set.summary();
+            // `degraded`: the files changed into something invalid; the last good set serves.
+            let (status, reload) = live::health(&shared.engine);
             json_response(
                 StatusCode::OK,
                 &json!({
-                    "status": "ok",
+                    "status": status,
                     "version": env!("CARGO_PKG_VERSION"),
                     "files": s.files,
                     "stubs": s.stubs,
                     "sites": s.sites,
                     "accounts": s.accounts,
+                    "reload": reload,
                 }),
             )
         }

@@ -21,6 +21,10 @@ use crate::gigya::envelope::{
 use crate::gigya::params::{ConflictPolicy, parse_bool};
 use crate::scenario::{CompiledResponse, CompiledStub, ScenarioSet};
 
+mod live;
+
+pub use live::{FaultRegistry, MAX_ADMIN_FAULTS, ReloadState, ReloadStatus};
+
 /// Behaviour settings of the engine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -165,6 +169,7 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     ids: CallIds,
     fallback: Option<Arc<dyn Fallback>>,
+    live: live::LiveState,
 }
 
 impl Engine {
@@ -177,6 +182,7 @@ impl Engine {
             clock: Arc::new(SystemClock::default()),
             ids: CallIds::Random,
             fallback: None,
+            live: live::LiveState::default(),
         }
     }
 
@@ -246,8 +252,24 @@ impl Engine {
             );
         }
         let set = self.scenarios.load();
-        if let Some(stub) = set.find_match(req) {
-            return self.stub_reply(stub, &ctx);
+        // Injected faults come first: they replace the answer, or change how it is sent.
+        let fired = self.fire_fault(&set, req);
+        if let Some(rule) = &fired {
+            if let Some(reply) = self.fault_reply(rule, &ctx) {
+                return reply;
+            }
+        }
+        let reply = self.answer(&set, req, &ctx);
+        match fired {
+            Some(rule) => self.wrap_with_fault(reply, &rule),
+            None => reply,
+        }
+    }
+
+    /// The answer from the stubs, the fallback, or the unmatched report.
+    fn answer(&self, set: &ScenarioSet, req: &CapturedRequest, ctx: &CallContext) -> Reply {
+        if let Some((stub, ordinal)) = set.claim_match(req) {
+            return self.live_stub_reply(set, stub, ordinal, req, &ctx);
         }
         if req.gigya_method.is_some() {
             if let Some((name, why)) = req.params().invalid_json_param() {
@@ -271,7 +293,7 @@ impl Engine {
                 ));
             return self.envelope(&ctx, spec);
         }
-        self.unmatched(&set, req, &ctx)
+        self.unmatched(set, req, &ctx)
     }
 
     fn unmatched(&self, set: &ScenarioSet, req: &CapturedRequest, ctx: &CallContext) -> Reply {
@@ -309,9 +331,14 @@ impl Engine {
         self.envelope(ctx, spec)
     }
 
-    fn stub_reply(&self, stub: &CompiledStub, ctx: &CallContext) -> Reply {
+    fn stub_reply(
+        &self,
+        stub: &CompiledStub,
+        response: &CompiledResponse,
+        ctx: &CallContext,
+    ) -> Reply {
         let outcome = Outcome::Stub(stub.name.clone());
-        match &stub.response {
+        match response {
             CompiledResponse::Gigya(g) => self.envelope(
                 ctx,
                 EnvelopeSpec {
@@ -336,6 +363,7 @@ impl Engine {
                 outcome,
                 error_code: None,
                 call_id: None,
+                fault: None,
             },
         }
     }
@@ -387,6 +415,7 @@ impl Engine {
             outcome: spec.outcome,
             error_code: Some(spec.info.code),
             call_id: Some(call_id),
+            fault: None,
         }
     }
 

@@ -11,6 +11,7 @@
 //! - [`matching`] — compiled matchers, the stub index, near-miss explanations.
 //! - [`scenario`] — the file format, loading with `file:line:col` diagnostics, compiling.
 //! - [`engine`] — shared state and `dispatch`: stubs first, then the fallback, else unmatched.
+//! - [`reload`] — hot reload: watching the scenario files and swapping in a valid new set.
 //! - [`admin`] — the `/__admin` API.
 //! - [`server`] — the hyper server: listener, limits, graceful shutdown.
 //! - [`cli`] — the command line (the binary is a thin shell over it).
@@ -23,5 +24,6 @@ pub mod engine;
 pub mod exchange;
 pub mod gigya;
 pub mod matching;
+pub mod reload;
 pub mod scenario;
 pub mod server;

@@ -156,9 +156,26 @@ fn serve(args: args::ServeArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let server = Server::start(Arc::new(engine), args.server_config())
+        let engine = Arc::new(engine);
+        let server = Server::start(engine.clone(), args.server_config())
             .await
             .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
+        if args.watch {
+            let config = crate::reload::WatchConfig {
+                paths: args.scenarios.clone(),
+                debounce: args.watch_debounce,
+            };
+            crate::reload::watch(engine.clone(), config, server.shutdown_token())
+                .context("cannot watch the scenario files")?;
+            tracing::info!(
+                "watching {} for changes",
+                args.scenarios
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         {
             let mut out = std::io::stdout().lock();
             writeln!(out, "listening on http://{}", server.local_addr())?;

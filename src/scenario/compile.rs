@@ -23,6 +23,13 @@ use crate::gigya::catalog::{self, ErrorInfo};
 use crate::matching::index::{IndexKey, StubIndex};
 use crate::matching::{Field, JsonPath, Matcher, RequestMatcher};
 
+mod live;
+
+pub use live::{
+    AnswerExtras, CompiledFaultRule, DelaySpec, FaultAction, ResponseTemplate, STARTED,
+    ScenarioMachine, StubLive, StubState, compile_fault_rules, transport_fault,
+};
+
 /// The default stub priority (lower is tried first).
 pub const DEFAULT_PRIORITY: i32 = 5;
 
@@ -110,6 +117,8 @@ pub struct CompiledStub {
     pub source: Stub,
     /// The file it came from.
     pub origin: String,
+    /// Further responses, per-answer extras, scenario state.
+    pub live: StubLive,
 }
 
 impl CompiledStub {
@@ -193,6 +202,9 @@ pub struct ScenarioSet {
     pub accounts: Vec<Account>,
     /// Number of files the set came from.
     pub files: usize,
+    machines: Vec<ScenarioMachine>,
+    fault_rules: Vec<Arc<CompiledFaultRule>>,
+    templates: crate::scenario::template::Templates,
 }
 
 impl ScenarioSet {
@@ -208,19 +220,11 @@ impl ScenarioSet {
         self.stubs.iter().find(|s| &*s.name == name)
     }
 
-    /// The first stub that matches and still has uses left; claims one use.
+    /// The first stub that matches and still has uses left; claims one use (see
+    /// [`ScenarioSet::claim_match`]).
     #[must_use]
     pub fn find_match(&self, req: &CapturedRequest) -> Option<&CompiledStub> {
-        thread_local! {
-            static CANDIDATES: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
-        }
-        CANDIDATES.with(|c| {
-            let mut ids = c.borrow_mut();
-            self.index.candidates(req, &mut ids);
-            ids.iter()
-                .filter_map(|id| self.stubs.get(*id as usize))
-                .find(|stub| !stub.exhausted() && stub.matcher.matches(req) && stub.claim())
-        })
+        self.claim_match(req).map(|(stub, _)| stub)
     }
 
     /// The nearest stubs for an unmatched request, each with its first reason:
@@ -240,6 +244,8 @@ impl ScenarioSet {
                 }
                 let reason = if stub.exhausted() && reasons.is_empty() {
                     format!("used up (times: {})", stub.times.unwrap_or(0))
+                } else if let Some(why) = reasons.is_empty().then(|| self.state_reason(stub)).flatten() {
+                    why
                 } else {
                     reasons.first().cloned().unwrap_or_default()
                 };
@@ -267,6 +273,7 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
     let mut accounts: Vec<(usize, usize, Account)> = Vec::new();
     let files = inputs.len();
     let mut names = std::collections::HashSet::new();
+    let mut fault_rules: Vec<Arc<CompiledFaultRule>> = Vec::new();
     for (input_idx, input) in inputs.iter().enumerate() {
         c.input = input_idx;
         let root = KeyPath::default();
@@ -299,13 +306,30 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
                 stubs.push((compiled.priority, stubs.len(), compiled));
             }
         }
+        for (i, rule) in input.file.faults.iter().enumerate() {
+            let at = root.key("faults").index(i);
+            let name = rule
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{}#faults[{i}]", input.label));
+            if fault_rules.iter().any(|r| *r.name == *name) {
+                c.problem(
+                    &at.key("name"),
+                    format!("fault rule name {name:?} is already used; names must be unique across all files"),
+                );
+            }
+            if let Some(r) = c.fault_rule(rule, &at, name, &input.label) {
+                fault_rules.push(Arc::new(r));
+            }
+        }
     }
     let accounts = c.accounts(accounts, &sites);
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
     stubs.sort_by_key(|(priority, order, _)| (*priority, *order));
-    let stubs: Vec<CompiledStub> = stubs.into_iter().map(|(.., s)| s).collect();
+    let mut stubs: Vec<CompiledStub> = stubs.into_iter().map(|(.., s)| s).collect();
+    let machines = live::link_scenarios(&mut stubs);
     let keys: Vec<IndexKey> = stubs.iter().map(|s| index_key(&s.matcher)).collect();
     Ok(ScenarioSet {
         index: StubIndex::build(&keys),
@@ -313,6 +337,9 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
         sites,
         accounts,
         files,
+        machines,
+        fault_rules,
+        templates: c.templates,
     })
 }
 
@@ -345,6 +372,7 @@ fn index_key(m: &RequestMatcher) -> IndexKey {
 struct Compiler {
     input: usize,
     problems: Vec<CompileProblem>,
+    templates: crate::scenario::template::Templates,
 }
 
 /// Top-level body keys that belong to the envelope and must be set through their own fields.
@@ -497,16 +525,24 @@ impl Compiler {
                 "a stub matches either a Gigya `method` or a raw `path`, not both",
             );
         }
-        let response = self.response(&stub.response, &at.key("response"), &input.base_dir);
+        let (response, live) = self.stub_answers(stub, at, &input.base_dir);
+        // An exhausting sequence retires the stub after its last response.
+        let times = match (stub.sequence, stub.times) {
+            (Some(crate::scenario::model::SequenceMode::Exhaust), t) => {
+                Some(t.map_or(live.len() as u64, |t| t.min(live.len() as u64)))
+            }
+            (_, t) => t,
+        };
         Some(CompiledStub {
             name,
             priority: stub.priority.unwrap_or(DEFAULT_PRIORITY),
-            times: stub.times,
+            times,
             hits: AtomicU64::new(0),
             matcher: matcher?,
             response: response?,
             source: stub.clone(),
             origin: input.label.clone(),
+            live,
         })
     }
 
@@ -701,17 +737,7 @@ impl Compiler {
 
     fn response(&mut self, r: &Response, at: &KeyPath, base: &Path) -> Option<CompiledResponse> {
         let before = self.problems.len();
-        let delay = match r.delay {
-            Some(ms) if ms > MAX_DELAY_MS => {
-                self.problem(
-                    &at.key("delay"),
-                    format!("delay {ms} ms is longer than the {MAX_DELAY_MS} ms limit"),
-                );
-                None
-            }
-            Some(ms) => Some(Duration::from_millis(ms)),
-            None => None,
-        };
+        let delay = self.fixed_delay(r.delay.as_ref(), &at.key("delay"));
         let headers = self.headers(r, at);
         if r.body.is_some() && r.body_file.is_some() {
             self.problem(

@@ -355,7 +355,7 @@ fn load_sources_with(
 }
 
 /// The position of the node a key path names, or of its deepest existing ancestor.
-fn resolve(root: &Node, path: &KeyPath) -> Pos {
+pub(crate) fn resolve(root: &Node, path: &KeyPath) -> Pos {
     let mut node = root;
     for seg in &path.0 {
         let next = match (seg, &node.kind) {

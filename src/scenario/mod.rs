@@ -1,10 +1,12 @@
 //! Scenario files: the format ([`model`]), reading it with positions ([`tree`], [`decode`]),
-//! validating and compiling it ([`compile`]), and loading files and directories ([`load`]).
+//! validating and compiling it ([`compile`]), response templates ([`template`]), and loading
+//! files and directories ([`load`]).
 
 pub mod compile;
 pub mod decode;
 pub mod load;
 pub mod model;
+pub mod template;
 pub mod tree;
 
 pub use compile::{CompiledResponse, CompiledStub, ScenarioSet};
