@@ -12,5 +12,7 @@ mod cli;
 mod clients;
 mod dispatch;
 mod http_server;
+mod live;
+mod live_http;
 mod proxy_tls;
 mod support;
