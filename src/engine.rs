@@ -269,7 +269,7 @@ impl Engine {
     /// The answer from the stubs, the fallback, or the unmatched report.
     fn answer(&self, set: &ScenarioSet, req: &CapturedRequest, ctx: &CallContext) -> Reply {
         if let Some((stub, ordinal)) = set.claim_match(req) {
-            return self.live_stub_reply(set, stub, ordinal, req, &ctx);
+            return self.live_stub_reply(set, stub, ordinal, req, ctx);
         }
         if req.gigya_method.is_some() {
             if let Some((name, why)) = req.params().invalid_json_param() {
@@ -277,11 +277,11 @@ impl Engine {
                     .details(format!(
                         "Invalid parameter value: {name} is not valid JSON ({why})"
                     ));
-                return self.envelope(&ctx, spec);
+                return self.envelope(ctx, spec);
             }
         }
         if let Some(fallback) = &self.fallback {
-            if let Some(reply) = fallback.handle(self, req, &ctx) {
+            if let Some(reply) = fallback.handle(self, req, ctx) {
                 return reply;
             }
         }
@@ -291,9 +291,9 @@ impl Engine {
                     "HTTP method {} is not supported: Gigya methods take GET or POST",
                     req.http_method
                 ));
-            return self.envelope(&ctx, spec);
+            return self.envelope(ctx, spec);
         }
-        self.unmatched(set, req, &ctx)
+        self.unmatched(set, req, ctx)
     }
 
     fn unmatched(&self, set: &ScenarioSet, req: &CapturedRequest, ctx: &CallContext) -> Reply {

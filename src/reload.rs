@@ -157,7 +157,13 @@ pub fn watch(
     for p in &config.paths {
         let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
         if abs.is_dir() {
-            targets.push((Target { dir: abs, file: None }, RecursiveMode::Recursive));
+            targets.push((
+                Target {
+                    dir: abs,
+                    file: None,
+                },
+                RecursiveMode::Recursive,
+            ));
         } else {
             let dir = abs
                 .parent()
@@ -188,7 +194,10 @@ pub fn watch(
     .map_err(WatchError::Create)?;
     let mut watched: Vec<(PathBuf, RecursiveMode)> = Vec::new();
     for (t, mode) in &targets {
-        if watched.iter().any(|(d, m)| d == &t.dir && (*m == *mode || *m == RecursiveMode::Recursive)) {
+        if watched
+            .iter()
+            .any(|(d, m)| d == &t.dir && (*m == *mode || *m == RecursiveMode::Recursive))
+        {
             continue;
         }
         watcher

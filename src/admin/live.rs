@@ -68,7 +68,10 @@ fn scenarios_json(engine: &Engine) -> Vec<Value> {
 }
 
 fn list_scenarios(engine: &Engine) -> Response<Body> {
-    json_response(StatusCode::OK, &json!({"scenarios": scenarios_json(engine)}))
+    json_response(
+        StatusCode::OK,
+        &json!({"scenarios": scenarios_json(engine)}),
+    )
 }
 
 fn bad_request(message: impl Into<String>) -> Response<Body> {
@@ -77,7 +80,9 @@ fn bad_request(message: impl Into<String>) -> Response<Body> {
 
 fn set_state(engine: &Engine, raw_name: &str, body: &Bytes) -> Response<Body> {
     let Some(name) = percent_decode(raw_name) else {
-        return bad_request(format!("scenario name {raw_name:?} is not valid percent-encoded UTF-8"));
+        return bad_request(format!(
+            "scenario name {raw_name:?} is not valid percent-encoded UTF-8"
+        ));
     };
     let set = engine.scenarios();
     let Some(machine) = set.machine(&name) else {
@@ -119,7 +124,9 @@ fn add_faults(engine: &Engine, body: &Bytes) -> Response<Body> {
     let root = match tree::parse_json(text) {
         Ok(Some(root)) => root,
         Ok(None) => {
-            return bad_request("body is empty; send a fault rule such as {\"method\": \"accounts.login\", \"errorCode\": 403048, \"next\": 3}");
+            return bad_request(
+                "body is empty; send a fault rule such as {\"method\": \"accounts.login\", \"errorCode\": 403048, \"next\": 3}",
+            );
         }
         Err(e) => return bad_request(format!("{}: {}", e.pos, e.message)),
     };

@@ -399,10 +399,7 @@ impl Engine {
             codes::GENERAL_SERVER_ERROR,
             Outcome::Stub(stub.name.clone()),
         )
-        .details(format!(
-            "[gigya-mock] stub {:?}: {error}",
-            &*stub.name
-        ));
+        .details(format!("[gigya-mock] stub {:?}: {error}", &*stub.name));
         self.envelope(ctx, spec)
     }
 }

@@ -244,7 +244,11 @@ impl ScenarioSet {
                 }
                 let reason = if stub.exhausted() && reasons.is_empty() {
                     format!("used up (times: {})", stub.times.unwrap_or(0))
-                } else if let Some(why) = reasons.is_empty().then(|| self.state_reason(stub)).flatten() {
+                } else if let Some(why) = reasons
+                    .is_empty()
+                    .then(|| self.state_reason(stub))
+                    .flatten()
+                {
                     why
                 } else {
                     reasons.first().cloned().unwrap_or_default()

@@ -124,7 +124,7 @@ impl Templates {
     #[must_use]
     pub fn new() -> Self {
         let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Lenient);
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
         env.set_fuel(Some(FUEL));
         env.set_recursion_limit(64);
         // Output is JSON or header text, never HTML.
@@ -289,11 +289,7 @@ impl Templates {
         self.render_value_with(t, &ctx)
     }
 
-    fn render_value_with(
-        &self,
-        t: &TValue,
-        ctx: &Value,
-    ) -> Result<serde_json::Value, RenderError> {
+    fn render_value_with(&self, t: &TValue, ctx: &Value) -> Result<serde_json::Value, RenderError> {
         Ok(match t {
             TValue::Static(v) => v.clone(),
             TValue::Template(r) => self.render(r, ctx)?,
@@ -342,15 +338,14 @@ impl Templates {
 }
 
 fn too_large() -> RenderError {
-    RenderError(format!(
-        "template output is larger than {MAX_OUTPUT} bytes"
-    ))
+    RenderError(format!("template output is larger than {MAX_OUTPUT} bytes"))
 }
 
 /// `"{{ expr }}"` → `expr`, when the whole text is one expression.
 fn single_expression(text: &str) -> Option<&str> {
     let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
-    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") || inner.contains("{#") {
+    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") || inner.contains("{#")
+    {
         return None;
     }
     let inner = inner.strip_prefix('-').unwrap_or(inner);
@@ -582,13 +577,18 @@ fn fn_now(state: &State<'_, '_>, kwargs: Kwargs) -> Result<Value, Error> {
             if items.iter().any(|i| matches!(i, Item::Error)) {
                 return Err(Error::new(
                     ErrorKind::InvalidOperation,
-                    format!("now(format={f:?}): not a strftime format (e.g. %Y-%m-%d) nor iso, unix, unix_ms or http"),
+                    format!(
+                        "now(format={f:?}): not a strftime format (e.g. %Y-%m-%d) nor iso, unix, unix_ms or http"
+                    ),
                 ));
             }
             let mut out = String::new();
             use std::fmt::Write as _;
             write!(out, "{}", dt.format_with_items(items.into_iter())).map_err(|_| {
-                Error::new(ErrorKind::InvalidOperation, format!("now(format={f:?}) failed"))
+                Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("now(format={f:?}) failed"),
+                )
             })?;
             Value::from(out)
         }
@@ -712,7 +712,9 @@ mod tests {
     #[test]
     fn headers_are_case_insensitive_and_missing_values_are_empty() {
         let mut t = Templates::new();
-        let text = t.text("{{ headers['HOST'] }}/{{ params.nothing }}").unwrap();
+        let text = t
+            .text("{{ headers['HOST'] }}/{{ params.nothing }}{{ json.missing.deeper.still }}")
+            .unwrap();
         let req = CapturedRequest::gigya_call("a.b", [("x", "y")]);
         let rng = Mutex::new(fastrand::Rng::with_seed(1));
         assert_eq!(
@@ -728,17 +730,26 @@ mod tests {
         let e = t.text("{{ params.UID ").unwrap_err();
         assert!(e.starts_with("template syntax error:"), "{e}");
         let e = t.text("{{ parms.UID }}").unwrap_err();
-        assert_eq!(e, "template uses unknown name `parms`; did you mean `params`?");
+        assert_eq!(
+            e,
+            "template uses unknown name `parms`; did you mean `params`?"
+        );
         let e = t.value(&json!({"a": {"b": "{{ callId() }}"}})).unwrap_err();
         assert_eq!(e[0].0, vec![Seg::Key("a".into()), Seg::Key("b".into())]);
         assert!(e[0].1.contains("did you mean `call_id`?"), "{e:?}");
-        assert!(t.text("{% for x in params %}\n{{ x }\n{% endfor %}").unwrap_err().contains("(template line 2)"));
+        assert!(
+            t.text("{% for x in params %}\n{{ x }\n{% endfor %}")
+                .unwrap_err()
+                .contains("(template line 2)")
+        );
     }
 
     #[test]
     fn renders_are_bounded() {
         let mut t = Templates::new();
-        let text = t.text("{% for i in range(100000) %}{{ i }}{% endfor %}").unwrap();
+        let text = t
+            .text("{% for i in range(100000) %}{{ i }}{% endfor %}")
+            .unwrap();
         let req = CapturedRequest::gigya_call("a.b", [("x", "y")]);
         let rng = Mutex::new(fastrand::Rng::with_seed(1));
         let e = t.render_text(&text, &input(&req, &rng)).unwrap_err();
@@ -746,7 +757,12 @@ mod tests {
         let text = t.text("{{ random_string(100000) }}").unwrap();
         assert!(t.render_text(&text, &input(&req, &rng)).is_err());
         let text = t.text("{{ now(format='%Q') }}").unwrap();
-        assert!(t.render_text(&text, &input(&req, &rng)).unwrap_err().0.contains("strftime"));
+        assert!(
+            t.render_text(&text, &input(&req, &rng))
+                .unwrap_err()
+                .0
+                .contains("strftime")
+        );
     }
 
     #[test]

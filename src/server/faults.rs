@@ -179,16 +179,17 @@ pub(crate) fn respond(reply: Reply, fault: TransportFault, conn: &ConnSwitch) ->
         TransportFault::SlowBody { chunk_bytes, pause } => {
             let body = reply.body.clone();
             let len = body.len();
-            with_length(reply, len, ChunkedBody::new(body, chunk_bytes, pause, false))
+            with_length(
+                reply,
+                len,
+                ChunkedBody::new(body, chunk_bytes, pause, false),
+            )
         }
     }
 }
 
 fn abort_response() -> Response<Body> {
-    Response::new(
-        ChunkedBody::new(Bytes::new(), usize::MAX, Duration::ZERO, true)
-            .boxed(),
-    )
+    Response::new(ChunkedBody::new(Bytes::new(), usize::MAX, Duration::ZERO, true).boxed())
 }
 
 fn with_length(reply: Reply, len: usize, body: ChunkedBody) -> Response<Body> {

@@ -60,15 +60,25 @@ fn sequences_repeat_the_last_cycle_or_exhaust() {
     let codes: Vec<u64> = (0..5).map(|_| code(&e, "a.repeat", &[])).collect();
     assert_eq!(codes, vec![500001, 403048, 0, 0, 0]);
     let ns: Vec<u64> = (0..5)
-        .map(|_| e.dispatch(&call("a.cycle", &[])).json().unwrap()["n"].as_u64().unwrap())
+        .map(|_| {
+            e.dispatch(&call("a.cycle", &[])).json().unwrap()["n"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     assert_eq!(ns, vec![1, 2, 1, 2, 1]);
     let first = e.dispatch(&call("a.exhaust", &[])).json().unwrap();
     let second = e.dispatch(&call("a.exhaust", &[])).json().unwrap();
-    assert_eq!((first["n"].as_u64(), second["n"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(
+        (first["n"].as_u64(), second["n"].as_u64()),
+        (Some(1), Some(2))
+    );
     let third = e.dispatch(&call("a.exhaust", &[]));
     assert!(matches!(third.outcome, Outcome::Unmatched(_)));
-    let details = third.json().unwrap()["errorDetails"].as_str().unwrap().to_owned();
+    let details = third.json().unwrap()["errorDetails"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(details.contains(r#"stub "exhaust": used up"#), "{details}");
 }
 
@@ -80,12 +90,19 @@ fn sequence_positions_are_unique_under_concurrency() {
             let e = e.clone();
             std::thread::spawn(move || {
                 (0..250)
-                    .map(|_| e.dispatch(&call("a.cycle", &[])).json().unwrap()["n"].as_u64().unwrap())
+                    .map(|_| {
+                        e.dispatch(&call("a.cycle", &[])).json().unwrap()["n"]
+                            .as_u64()
+                            .unwrap()
+                    })
                     .collect::<Vec<_>>()
             })
         })
         .collect();
-    let all: Vec<u64> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let all: Vec<u64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     assert_eq!(all.iter().filter(|n| **n == 1).count(), 500);
     assert_eq!(all.iter().filter(|n| **n == 2).count(), 500);
 }
@@ -151,7 +168,11 @@ fn a_transition_is_taken_by_exactly_one_concurrent_request() {
         .collect();
     let codes: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
-    assert_eq!(codes.iter().filter(|c| **c == 400003).count(), 7, "{codes:?}");
+    assert_eq!(
+        codes.iter().filter(|c| **c == 400003).count(),
+        7,
+        "{codes:?}"
+    );
 }
 
 #[test]
@@ -227,7 +248,8 @@ stubs:
 faults:
   - { method: "accounts.*", errorCode: 500001, probability: 0.3, seed: 7 }
 "#;
-    let pattern = |e: &Engine| -> Vec<u64> { (0..200).map(|_| code(e, "accounts.login", &[])).collect() };
+    let pattern =
+        |e: &Engine| -> Vec<u64> { (0..200).map(|_| code(e, "accounts.login", &[])).collect() };
     let a = pattern(&engine(yaml));
     let b = pattern(&engine(yaml));
     assert_eq!(a, b, "the same seed gives the same failures");
@@ -236,7 +258,11 @@ faults:
     assert!(a.iter().all(|c| *c == 0 || *c == 500001));
     let other = engine(&yaml.replace("seed: 7", "seed: 8"));
     assert_ne!(a, pattern(&other));
-    assert_eq!(code(&other, "socialize.login", &[]), 403007, "the glob needs `accounts.`");
+    assert_eq!(
+        code(&other, "socialize.login", &[]),
+        403007,
+        "the glob needs `accounts.`"
+    );
 }
 
 #[test]
@@ -323,11 +349,16 @@ stubs:
     response: { delay: 250 }
 "#;
     let delays = |e: &Engine, m: &str| -> Vec<Duration> {
-        (0..50).map(|_| e.dispatch(&call(m, &[])).delay.unwrap()).collect()
+        (0..50)
+            .map(|_| e.dispatch(&call(m, &[])).delay.unwrap())
+            .collect()
     };
     let a = engine(yaml);
     let u = delays(&a, "a.uniform");
-    assert!(u.iter().all(|d| (100..=300).contains(&(d.as_millis() as u64))));
+    assert!(
+        u.iter()
+            .all(|d| (100..=300).contains(&(d.as_millis() as u64)))
+    );
     assert!(u.iter().any(|d| *d != u[0]), "not all the same");
     assert_eq!(u, delays(&engine(yaml), "a.uniform"));
     let l = delays(&a, "a.lognormal");
@@ -369,7 +400,11 @@ stubs:
         })
     );
     assert_eq!(replies[2].fault, None);
-    assert!(replies[2].json().is_none(), "malformed: {:?}", replies[2].body);
+    assert!(
+        replies[2].json().is_none(),
+        "malformed: {:?}",
+        replies[2].body
+    );
     assert!(replies[3].json().is_some());
 }
 
@@ -404,11 +439,17 @@ stubs:
     .with_call_ids(CallIds::seeded(3));
     let r = e.dispatch(&call(
         "accounts.setAccountInfo",
-        &[("uid", "u-9"), ("profile", r#"{"firstName":"Ann","age":30}"#)],
+        &[
+            ("uid", "u-9"),
+            ("profile", r#"{"firstName":"Ann","age":30}"#),
+        ],
     ));
     let body = r.json().unwrap();
     assert_eq!(body["UID"], "u-9");
-    assert_eq!(body["profile"], serde_json::json!({"firstName": "Ann", "age": 30}));
+    assert_eq!(
+        body["profile"],
+        serde_json::json!({"firstName": "Ann", "age": 30})
+    );
     assert_eq!(body["greeting"], "Hi Ann");
     assert_eq!(body["agent"], "localhost");
     assert_eq!(body["expires"], 1_700_003_600);
@@ -451,7 +492,10 @@ stubs:
     let body = e.dispatch(&call("a.b", &[])).json().unwrap();
     assert_eq!(body["errorCode"], 500001);
     let details = body["errorDetails"].as_str().unwrap();
-    assert!(details.starts_with(r#"[gigya-mock] stub "bad-format": template error"#), "{details}");
+    assert!(
+        details.starts_with(r#"[gigya-mock] stub "bad-format": template error"#),
+        "{details}"
+    );
 }
 
 #[test]
@@ -475,9 +519,21 @@ stubs:
         e[0],
         "live.yaml:7:19: template uses unknown name `parms`; did you mean `params`?"
     );
-    assert!(e[1].starts_with("live.yaml:8:25: template syntax error:"), "{}", e[1]);
-    assert!(e[2].starts_with("live.yaml:9:23: template syntax error:"), "{}", e[2]);
-    assert!(e[3].starts_with("live.yaml:11:21: template uses unknown name `headrs`"), "{}", e[3]);
+    assert!(
+        e[1].starts_with("live.yaml:8:25: template syntax error:"),
+        "{}",
+        e[1]
+    );
+    assert!(
+        e[2].starts_with("live.yaml:9:23: template syntax error:"),
+        "{}",
+        e[2]
+    );
+    assert!(
+        e[3].starts_with("live.yaml:11:21: template uses unknown name `headrs`"),
+        "{}",
+        e[3]
+    );
 }
 
 #[test]
@@ -543,7 +599,11 @@ stubs:
     response: { body: { UID: u } }
 "#,
     ));
-    assert_eq!(e.dispatch(&call("a.seq", &[])).json().unwrap()["n"], 20, "position kept");
+    assert_eq!(
+        e.dispatch(&call("a.seq", &[])).json().unwrap()["n"],
+        20,
+        "position kept"
+    );
     assert_eq!(
         e.dispatch(&call("accounts.login", &[])).json().unwrap()["UID"],
         "u",

@@ -162,7 +162,13 @@ async fn delays_are_applied_by_the_server() {
 #[tokio::test]
 async fn fault_rules_from_the_admin_api() {
     let s = TestServer::start(FAULTS).await;
-    let r = admin(&s, http::Method::POST, "/__admin/faults", r#"{"method": "f.ok", "errorCode": 403048, "next": 2}"#).await;
+    let r = admin(
+        &s,
+        http::Method::POST,
+        "/__admin/faults",
+        r#"{"method": "f.ok", "errorCode": 403048, "next": 2}"#,
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["added"], serde_json::json!(["admin#0"]));
     let r = admin(
@@ -183,7 +189,9 @@ async fn fault_rules_from_the_admin_api() {
     assert_eq!(codes, vec![403048, 403048, 0]);
     let r = s.post_form("/f.delay", "UID=u").await;
     assert_eq!(r.status, 503);
-    let report = admin(&s, http::Method::GET, "/__admin/faults", "").await.json();
+    let report = admin(&s, http::Method::GET, "/__admin/faults", "")
+        .await
+        .json();
     assert_eq!(report["faults"][0]["fired"], 2);
     assert_eq!(report["faults"][0]["seen"], 3);
     assert_eq!(report["faults"][0]["remaining"], 0);
@@ -202,7 +210,13 @@ async fn fault_rules_from_the_admin_api() {
         r.json()["problems"],
         serde_json::json!(["2:41: unknown key `nxt` in a fault rule; did you mean `next`?"])
     );
-    let r = admin(&s, http::Method::POST, "/__admin/faults", r#"{"errorCode": 403048, "probability": 3}"#).await;
+    let r = admin(
+        &s,
+        http::Method::POST,
+        "/__admin/faults",
+        r#"{"errorCode": 403048, "probability": 3}"#,
+    )
+    .await;
     assert_eq!(
         r.json()["problems"],
         serde_json::json!(["1:38: probability 3 is outside 0 to 1"])
@@ -231,26 +245,52 @@ stubs:
 "#,
     )
     .await;
-    let list = admin(&s, http::Method::GET, "/__admin/scenarios", "").await.json();
+    let list = admin(&s, http::Method::GET, "/__admin/scenarios", "")
+        .await
+        .json();
     assert_eq!(
         list,
         serde_json::json!({"scenarios": [{"name": "sign up", "state": "Started", "states": ["Started", "Registered"], "stubs": ["register", "login"]}]})
     );
-    assert_eq!(s.post_form("/accounts.login", "").await.json()["errorCode"], 403007);
-    let r = admin(&s, http::Method::PUT, "/__admin/scenarios/sign%20up", r#"{"state": "Registered"}"#).await;
+    assert_eq!(
+        s.post_form("/accounts.login", "").await.json()["errorCode"],
+        403007
+    );
+    let r = admin(
+        &s,
+        http::Method::PUT,
+        "/__admin/scenarios/sign%20up",
+        r#"{"state": "Registered"}"#,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(s.post_form("/accounts.login", "").await.json()["UID"], "u");
-    let r = admin(&s, http::Method::PUT, "/__admin/scenarios/sign%20up", r#"{"state": "Nope"}"#).await;
+    let r = admin(
+        &s,
+        http::Method::PUT,
+        "/__admin/scenarios/sign%20up",
+        r#"{"state": "Nope"}"#,
+    )
+    .await;
     assert_eq!(r.status, 400);
     assert_eq!(
         r.json()["error"],
         "scenario \"sign up\" has no state \"Nope\"; its states are: Started, Registered"
     );
-    let r = admin(&s, http::Method::PUT, "/__admin/scenarios/other", r#"{"state": "x"}"#).await;
+    let r = admin(
+        &s,
+        http::Method::PUT,
+        "/__admin/scenarios/other",
+        r#"{"state": "x"}"#,
+    )
+    .await;
     assert_eq!(r.status, 404);
     let r = admin(&s, http::Method::POST, "/__admin/scenarios/reset", "").await;
     assert_eq!(r.json()["scenarios"][0]["state"], "Started");
-    assert_eq!(s.post_form("/accounts.login", "").await.json()["errorCode"], 403007);
+    assert_eq!(
+        s.post_form("/accounts.login", "").await.json()["errorCode"],
+        403007
+    );
 }
 
 async fn admin(s: &TestServer, method: http::Method, path: &str, body: &str) -> Resp {
@@ -277,7 +317,11 @@ fn stub_file(generation: u64) -> String {
 async fn watched(dir: &Path, paths: &[&str]) -> (TestServer, CancellationToken) {
     let paths: Vec<_> = paths.iter().map(|p| dir.join(p)).collect();
     let set = load_paths(&paths).unwrap();
-    let s = TestServer::with(Engine::new(set, EngineConfig::default()), ServerConfig::default()).await;
+    let s = TestServer::with(
+        Engine::new(set, EngineConfig::default()),
+        ServerConfig::default(),
+    )
+    .await;
     let token = CancellationToken::new();
     reload::watch(
         s.engine.clone(),
@@ -298,7 +342,11 @@ async fn wait_for(engine: &Engine, what: impl Fn(&gigya_mock::engine::ReloadStat
         if what(&engine.reload_status().snapshot()) {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "no reload within 10 s: {:?}", engine.reload_status().snapshot());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reload within 10 s: {:?}",
+            engine.reload_status().snapshot()
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -346,7 +394,10 @@ async fn an_edit_is_served_and_an_invalid_edit_keeps_the_last_good_set() {
 
 #[tokio::test]
 async fn rename_over_saves_new_directories_and_deletions_are_seen() {
-    let dir = temp_files(&[("stubs/a.yaml", &stub_file(1)), ("single.yaml", "version: 1\n")]);
+    let dir = temp_files(&[
+        ("stubs/a.yaml", &stub_file(1)),
+        ("single.yaml", "version: 1\n"),
+    ]);
     let (s, token) = watched(dir.path(), &["stubs", "single.yaml"]).await;
     // An editor that writes a temporary file and renames it over the original.
     let tmp = dir.path().join("stubs/.a.yaml.tmp");
@@ -378,7 +429,10 @@ async fn rename_over_saves_new_directories_and_deletions_are_seen() {
     // Deleting a file removes its stubs.
     std::fs::remove_file(dir.path().join("stubs/later/deeper/b.yaml")).unwrap();
     wait_for(&s.engine, |_| s.engine.scenarios().stub("later").is_none()).await;
-    assert_eq!(s.post_form("/r.later", "").await.json()["errorCode"], 403007);
+    assert_eq!(
+        s.post_form("/r.later", "").await.json()["errorCode"],
+        403007
+    );
     token.cancel();
 }
 
@@ -412,7 +466,10 @@ async fn reloads_under_load_never_mix_sets_or_fail_requests() {
                 assert_eq!(a["errorCode"], 0, "{a}");
                 assert_eq!(b["errorCode"], 0, "{b}");
                 let (ga, gb) = (a["gen"].as_u64().unwrap(), b["gen"].as_u64().unwrap());
-                assert!(ga >= last_a && gb >= last_b, "went back: {last_a}->{ga}, {last_b}->{gb}");
+                assert!(
+                    ga >= last_a && gb >= last_b,
+                    "went back: {last_a}->{ga}, {last_b}->{gb}"
+                );
                 (last_a, last_b) = (ga, gb);
                 served.fetch_add(2, Ordering::Relaxed);
             }
@@ -428,8 +485,11 @@ async fn reloads_under_load_never_mix_sets_or_fail_requests() {
         }
         let engine = s.engine.clone();
         wait_for(&engine, |_| {
-            engine.scenarios().stub("gen").is_some_and(|st| st.source.response.body == Some(serde_json::json!({"gen": generation})))
-                && engine.scenarios().stub("other").is_some_and(|st| st.source.response.body == Some(serde_json::json!({"gen": generation})))
+            engine.scenarios().stub("gen").is_some_and(|st| {
+                st.source.response.body == Some(serde_json::json!({"gen": generation}))
+            }) && engine.scenarios().stub("other").is_some_and(|st| {
+                st.source.response.body == Some(serde_json::json!({"gen": generation}))
+            })
         })
         .await;
     }
@@ -451,7 +511,10 @@ async fn in_flight_requests_finish_on_the_set_they_started_with() {
     )]);
     let path = dir.path().join("a.yaml");
     let s = TestServer::with(
-        Engine::new(load_paths(std::slice::from_ref(&path)).unwrap(), EngineConfig::default()),
+        Engine::new(
+            load_paths(std::slice::from_ref(&path)).unwrap(),
+            EngineConfig::default(),
+        ),
         ServerConfig::default(),
     )
     .await;
@@ -466,11 +529,25 @@ async fn in_flight_requests_finish_on_the_set_they_started_with() {
         .await
     });
     // Wait until the request has been dispatched (its stub counted the hit).
-    while s.engine.scenarios().stub("gen").unwrap().hits.load(Ordering::Acquire) == 0 {
+    while s
+        .engine
+        .scenarios()
+        .stub("gen")
+        .unwrap()
+        .hits
+        .load(Ordering::Acquire)
+        == 0
+    {
         tokio::task::yield_now().await;
     }
     std::fs::write(&path, stub_file(2)).unwrap();
-    reload::reload(&s.engine, std::slice::from_ref(&path)).await.unwrap();
+    reload::reload(&s.engine, std::slice::from_ref(&path))
+        .await
+        .unwrap();
     assert_eq!(current_gen(&s).await, 2, "new requests see the new set");
-    assert_eq!(pending.await.unwrap().json()["gen"], 1, "the delayed one finishes on the old");
+    assert_eq!(
+        pending.await.unwrap().json()["gen"],
+        1,
+        "the delayed one finishes on the old"
+    );
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use http::{HeaderName, StatusCode};
 
-use super::{CompileProblem, CompiledResponse, CompiledStub, Compiler, KeyPath, MAX_DELAY_MS, ScenarioSet};
+use super::{
+    CompileProblem, CompiledResponse, CompiledStub, Compiler, KeyPath, MAX_DELAY_MS, ScenarioSet,
+};
 use crate::exchange::{CapturedRequest, TransportFault};
 use crate::gigya::catalog::{self, ErrorInfo};
 use crate::scenario::model::{
@@ -56,7 +58,11 @@ impl DelaySpec {
                 let u2 = rng.f64();
                 let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
                 let x = median * (sigma * z).exp();
-                if x.is_finite() { x.max(0.0).round() as u64 } else { MAX_DELAY_MS }
+                if x.is_finite() {
+                    x.max(0.0).round() as u64
+                } else {
+                    MAX_DELAY_MS
+                }
             }
         };
         Duration::from_millis(ms.min(MAX_DELAY_MS))
@@ -484,7 +490,10 @@ impl Compiler {
             Delay::Random(RandomDelay::Uniform([min, max])) => {
                 let here = at.key("uniform");
                 if min > max {
-                    self.problem(&here, format!("uniform: min {min} is larger than max {max}"));
+                    self.problem(
+                        &here,
+                        format!("uniform: min {min} is larger than max {max}"),
+                    );
                     None
                 } else if *max > MAX_DELAY_MS {
                     self.problem(
@@ -501,7 +510,10 @@ impl Compiler {
                 if l.median > MAX_DELAY_MS {
                     self.problem(
                         &here.key("median"),
-                        format!("median {} ms is longer than the {MAX_DELAY_MS} ms limit", l.median),
+                        format!(
+                            "median {} ms is longer than the {MAX_DELAY_MS} ms limit",
+                            l.median
+                        ),
                     );
                     None
                 } else if !(0.0..=MAX_SIGMA).contains(&l.sigma) {
@@ -604,13 +616,13 @@ impl Compiler {
         for (name, value) in &r.headers {
             match self.templates.text(value) {
                 Ok(TText::Static(_)) => {}
-                Ok(tt) => match HeaderName::from_bytes(name.as_bytes()) {
-                    Ok(h) => {
+                Ok(tt) => {
+                    // A bad header name is reported by the header check.
+                    if let Ok(h) = HeaderName::from_bytes(name.as_bytes()) {
                         t.headers.push((h, tt));
                         any = true;
                     }
-                    Err(_) => {} // reported by the header check
-                },
+                }
                 Err(msg) => self.problem(&at.key("headers").key(name), msg),
             }
         }
@@ -631,7 +643,10 @@ impl Compiler {
         }
         let method = rule.method.as_ref().map(|m| {
             if m.trim().is_empty() {
-                self.problem(&at.key("method"), "method must not be empty (leave it out to match every call)");
+                self.problem(
+                    &at.key("method"),
+                    "method must not be empty (leave it out to match every call)",
+                );
             }
             m.split('*').map(str::to_owned).collect::<Vec<_>>()
         });
@@ -647,7 +662,9 @@ impl Compiler {
                 if !catalog::is_known(code) && rule.error_message.is_none() {
                     self.problem(
                         &at.key("errorCode"),
-                        format!("error code {code} is not in the Gigya catalogue; give `errorMessage`"),
+                        format!(
+                            "error code {code} is not in the Gigya catalogue; give `errorMessage`"
+                        ),
                     );
                 }
                 if code == 0 {
@@ -662,7 +679,10 @@ impl Compiler {
             (None, Some(status)) => match StatusCode::from_u16(status) {
                 Ok(s) => FaultAction::Status(s),
                 Err(_) => {
-                    self.problem(&at.key("status"), format!("{status} is not an HTTP status (100-999)"));
+                    self.problem(
+                        &at.key("status"),
+                        format!("{status} is not an HTTP status (100-999)"),
+                    );
                     FaultAction::Wrap
                 }
             },
@@ -689,11 +709,17 @@ impl Compiler {
         self.check_fault(rule.fault.as_ref(), &at.key("fault"));
         let delay = self.delay_spec(rule.delay.as_ref(), &at.key("delay"));
         if rule.next == Some(0) {
-            self.problem(&at.key("next"), "next must be at least 1 (remove the rule to disable it)");
+            self.problem(
+                &at.key("next"),
+                "next must be at least 1 (remove the rule to disable it)",
+            );
         }
         if let Some(p) = rule.probability {
             if !(0.0..=1.0).contains(&p) {
-                self.problem(&at.key("probability"), format!("probability {p} is outside 0 to 1"));
+                self.problem(
+                    &at.key("probability"),
+                    format!("probability {p} is outside 0 to 1"),
+                );
             }
         }
         if self.problems.len() != before {
@@ -737,7 +763,10 @@ pub fn compile_fault_rules(
             .clone()
             .unwrap_or_else(|| format!("{origin}#{}", first_index + i));
         if names.contains(&name) {
-            c.problem(&at.key("name"), format!("fault rule name {name:?} is already used"));
+            c.problem(
+                &at.key("name"),
+                format!("fault rule name {name:?} is already used"),
+            );
         }
         names.push(name.clone());
         if let Some(r) = c.fault_rule(rule, &at, name, origin) {
@@ -774,13 +803,14 @@ pub(super) fn link_scenarios(stubs: &mut [CompiledStub]) -> Vec<ScenarioMachine>
         };
         m.stubs.push(stub.name.clone());
         let mut state_index = |s: &Option<String>| {
-            s.as_ref().map(|s| match m.states.iter().position(|x| **x == **s) {
-                Some(i) => i,
-                None => {
-                    m.states.push(s.as_str().into());
-                    m.states.len() - 1
-                }
-            })
+            s.as_ref()
+                .map(|s| match m.states.iter().position(|x| **x == **s) {
+                    Some(i) => i,
+                    None => {
+                        m.states.push(s.as_str().into());
+                        m.states.len() - 1
+                    }
+                })
         };
         let required = state_index(&stub.source.required_state);
         let new = state_index(&stub.source.new_state);
@@ -957,7 +987,8 @@ mod tests {
 
     #[test]
     fn globs() {
-        let g = |p: &str, t: &str| glob_match(&p.split('*').map(str::to_owned).collect::<Vec<_>>(), t);
+        let g =
+            |p: &str, t: &str| glob_match(&p.split('*').map(str::to_owned).collect::<Vec<_>>(), t);
         assert!(g("accounts.*", "accounts.login"));
         assert!(!g("accounts.*", "socialize.login"));
         assert!(g("*", "anything"));

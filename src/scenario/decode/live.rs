@@ -63,8 +63,7 @@ impl Decoder<'_> {
                     self.problem(n.pos, "responses: give at least one response");
                 }
                 for item in items {
-                    s.responses
-                        .push(self.response(item).unwrap_or_default());
+                    s.responses.push(self.response(item).unwrap_or_default());
                 }
             }
             None if !has_response => {
@@ -203,7 +202,9 @@ impl Decoder<'_> {
                     let mut msg = format!("fault: unknown fault `{other}`");
                     match super::suggest(other, FAULT_NAMES) {
                         Some(s) => msg.push_str(&format!("; did you mean `{s}`?")),
-                        None => msg.push_str(&format!("; expected one of: {}", FAULT_NAMES.join(", "))),
+                        None => {
+                            msg.push_str(&format!("; expected one of: {}", FAULT_NAMES.join(", ")))
+                        }
                     }
                     self.problem(node.pos, msg);
                     None
