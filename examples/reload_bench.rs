@@ -2,10 +2,15 @@
 //!
 //! Writes 10,000 stubs (100 files of 100 stubs, a realistic mix of exact parameters, JSON-path
 //! matchers, response bodies, sequences, scenario states and a few templates and regexes) into
-//! a temporary directory, then reloads them the way `serve --watch` does: read, parse, decode,
-//! compile, carry counters over from the running set, swap. Prints the timings.
+//! a temporary directory, then reloads them the way `serve --watch` does: read every file,
+//! parse and decode the changed ones, compile and check the whole set, carry counters over from
+//! the running set, swap. Times a reload after a one-file edit and one where every file changed.
 //!
 //!     cargo run --release --example reload_bench [-- <stubs> <rounds>]
+
+// The same allocator as the `gigya-mock` binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -13,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use gigya_mock::engine::{Engine, EngineConfig};
 use gigya_mock::exchange::CapturedRequest;
+use gigya_mock::scenario::load::{LoadCache, load_paths_cached};
 use gigya_mock::scenario::load_paths;
 
 const STUBS_PER_FILE: usize = 100;
@@ -44,24 +50,47 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ));
     }
 
-    let mut load = Vec::with_capacity(rounds);
-    let mut swap = Vec::with_capacity(rounds);
-    let mut total = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
-        let started = Instant::now();
-        let set = load_paths(&paths)?;
-        let loaded = started.elapsed();
-        let summary = engine.reload_scenarios(set);
-        let all = started.elapsed();
-        assert_eq!(summary.stubs, stubs);
-        load.push(loaded);
-        swap.push(all - loaded);
-        total.push(all);
+    // What `serve --watch` does after an edit: re-read every file, decode the changed ones,
+    // compile and check the whole set, carry counters over, swap. Timed up to the swap; the
+    // old set is freed afterwards (off the request threads).
+    let edited = files[files.len() / 2].clone();
+    let original = std::fs::read_to_string(&edited)?;
+    let mut cache = LoadCache::default();
+    let _ = load_paths_cached(&paths, &mut cache)?;
+    let mut one_file = Vec::with_capacity(rounds);
+    let mut every_file = Vec::with_capacity(rounds);
+    let mut frees = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        std::fs::write(
+            &edited,
+            original.replace("tier: gold", &format!("tier: gold{round}")),
+        )?;
+        let (took, freed) = timed_reload(&engine, &paths, &mut cache, stubs)?;
+        one_file.push(took);
+        frees.push(freed);
+        let (took, _) = timed_reload(&engine, &paths, &mut LoadCache::default(), stubs)?;
+        every_file.push(took);
     }
-    report("read + parse + compile", &mut load);
-    report("carry over + swap", &mut swap);
-    report("whole reload", &mut total);
+    report("one file edited", &mut one_file);
+    report("every file changed", &mut every_file);
+    report("freeing the old set", &mut frees);
     Ok(())
+}
+
+fn timed_reload(
+    engine: &Engine,
+    paths: &[PathBuf],
+    cache: &mut LoadCache,
+    stubs: usize,
+) -> Result<(Duration, Duration), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let set = load_paths_cached(paths, cache)?;
+    assert_eq!(set.summary().stubs, stubs);
+    let old = engine.swap_scenarios(set);
+    let took = started.elapsed();
+    let freeing = Instant::now();
+    drop(old);
+    Ok((took, freeing.elapsed()))
 }
 
 fn report(what: &str, samples: &mut [Duration]) {

@@ -19,7 +19,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::Engine;
-use crate::scenario::{LoadError, Problem, Summary, load_paths};
+use crate::scenario::load::{LoadCache, load_paths_cached};
+use crate::scenario::{LoadError, Problem, Summary};
 
 /// The default quiet period before a reload.
 pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(200);
@@ -55,11 +56,40 @@ pub struct WatchConfig {
 ///
 /// # Errors
 /// Every problem of the new files; the engine keeps serving its current set.
-pub async fn reload(engine: &Engine, paths: &[PathBuf]) -> Result<Summary, LoadError> {
+pub async fn reload(engine: &Arc<Engine>, paths: &[PathBuf]) -> Result<Summary, LoadError> {
+    reload_cached(engine, paths, &mut LoadCache::default()).await
+}
+
+/// [`reload`], re-reading only the files whose text changed since the last call with `cache`
+/// (the whole set is still compiled, checked and swapped).
+///
+/// # Errors
+/// Every problem of the new files; the engine keeps serving its current set.
+pub async fn reload_cached(
+    engine: &Arc<Engine>,
+    paths: &[PathBuf],
+    cache: &mut LoadCache,
+) -> Result<Summary, LoadError> {
     let started = Instant::now();
-    let owned = paths.to_vec();
-    let loaded = match tokio::task::spawn_blocking(move || load_paths(&owned)).await {
-        Ok(result) => result,
+    let (worker_engine, owned, mut worker_cache) =
+        (engine.clone(), paths.to_vec(), std::mem::take(cache));
+    let joined = tokio::task::spawn_blocking(move || {
+        let result = load_paths_cached(&owned, &mut worker_cache).map(|set| {
+            let summary = set.summary();
+            let old = worker_engine.swap_scenarios(set);
+            let took = started.elapsed();
+            // Freed here, off the request threads (unless a request still holds it).
+            drop(old);
+            (summary, took)
+        });
+        (result, worker_cache)
+    })
+    .await;
+    let loaded = match joined {
+        Ok((result, worker_cache)) => {
+            *cache = worker_cache;
+            result
+        }
         Err(e) => Err(LoadError {
             problems: vec![Problem {
                 file: String::new(),
@@ -70,9 +100,7 @@ pub async fn reload(engine: &Engine, paths: &[PathBuf]) -> Result<Summary, LoadE
     };
     let now = engine.clock().now();
     match loaded {
-        Ok(set) => {
-            let summary = engine.reload_scenarios(set);
-            let took = started.elapsed();
+        Ok((summary, took)) => {
             engine.reload_status().record_success(now, took);
             tracing::info!(
                 target: "gigya_mock::reload",
@@ -220,6 +248,17 @@ async fn run(
     token: CancellationToken,
     watcher: notify::RecommendedWatcher,
 ) {
+    // Decode the files once up front, so the first edit already reloads only what changed.
+    let mut cache = {
+        let paths = config.paths.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut cache = LoadCache::default();
+            let _ = load_paths_cached(&paths, &mut cache);
+            cache
+        })
+        .await
+        .unwrap_or_default()
+    };
     loop {
         tokio::select! {
             () = token.cancelled() => break,
@@ -236,7 +275,7 @@ async fn run(
                 ev = rx.recv() => if ev.is_none() { break },
             }
         }
-        let _ = reload(&engine, &config.paths).await;
+        let _ = reload_cached(&engine, &config.paths, &mut cache).await;
     }
     engine.reload_status().set_watching(false);
     drop(watcher);

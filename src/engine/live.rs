@@ -185,10 +185,17 @@ impl Engine {
     /// they started with.
     pub fn reload_scenarios(&self, set: ScenarioSet) -> Summary {
         let summary = set.summary();
+        drop(self.swap_scenarios(set));
+        summary
+    }
+
+    /// [`Engine::reload_scenarios`], returning the replaced set so the caller decides where
+    /// the (possibly large) old set is freed.
+    pub fn swap_scenarios(&self, set: ScenarioSet) -> Arc<ScenarioSet> {
         let old = self.scenarios.load_full();
         set.carry_over_from(&old);
         self.scenarios.store(Arc::new(set));
-        summary
+        old
     }
 
     /// Every fault rule in the order they are checked (admin rules first), each with its

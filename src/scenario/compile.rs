@@ -271,8 +271,17 @@ impl ScenarioSet {
 /// # Errors
 /// All semantic problems found.
 pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
+    compile_refs(&inputs.iter().collect::<Vec<_>>())
+}
+
+/// [`compile`] over borrowed inputs (the reload cache keeps them between reloads).
+///
+/// # Errors
+/// All semantic problems found.
+pub fn compile_refs(inputs: &[&Input]) -> Result<ScenarioSet, Vec<CompileProblem>> {
     let mut c = Compiler::default();
-    let mut stubs: Vec<(i32, usize, CompiledStub)> = Vec::new();
+    let mut stubs: Vec<CompiledStub> =
+        Vec::with_capacity(inputs.iter().map(|i| i.file.stubs.len()).sum());
     let mut sites: Vec<Site> = Vec::new();
     let mut accounts: Vec<(usize, usize, Account)> = Vec::new();
     let files = inputs.len();
@@ -307,7 +316,7 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
                 );
             }
             if let Some(compiled) = c.stub(stub, &at, input, name) {
-                stubs.push((compiled.priority, stubs.len(), compiled));
+                stubs.push(compiled);
             }
         }
         for (i, rule) in input.file.faults.iter().enumerate() {
@@ -331,8 +340,9 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
-    stubs.sort_by_key(|(priority, order, _)| (*priority, *order));
-    let mut stubs: Vec<CompiledStub> = stubs.into_iter().map(|(.., s)| s).collect();
+    // Stable: equal priorities keep declaration order. Stubs are large; an already sorted list
+    // (the usual case) is not moved at all.
+    stubs.sort_by_key(|s| s.priority);
     let machines = live::link_scenarios(&mut stubs);
     let keys: Vec<IndexKey> = stubs.iter().map(|s| index_key(&s.matcher)).collect();
     Ok(ScenarioSet {
@@ -741,7 +751,7 @@ impl Compiler {
 
     fn response(&mut self, r: &Response, at: &KeyPath, base: &Path) -> Option<CompiledResponse> {
         let before = self.problems.len();
-        let delay = self.fixed_delay(r.delay.as_ref(), &at.key("delay"));
+        let delay = self.fixed_delay(r.delay.as_ref(), at);
         let headers = self.headers(r, at);
         if r.body.is_some() && r.body_file.is_some() {
             self.problem(

@@ -44,6 +44,17 @@ pub fn is_template(text: &str) -> bool {
     text.contains("{{") || text.contains("{%") || text.contains("{#")
 }
 
+/// Whether any string inside a JSON value is a template (checked without allocating).
+#[must_use]
+pub fn has_template(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(s) => is_template(s),
+        serde_json::Value::Array(items) => items.iter().any(has_template),
+        serde_json::Value::Object(map) => map.values().any(has_template),
+        _ => false,
+    }
+}
+
 /// A compiled template of a [`Templates`] set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateRef {
@@ -165,6 +176,9 @@ impl Templates {
     /// # Errors
     /// `(path below the value, message)` of every bad template.
     pub fn value(&mut self, value: &serde_json::Value) -> Result<TValue, Vec<(Vec<Seg>, String)>> {
+        if !has_template(value) {
+            return Ok(TValue::Static(value.clone()));
+        }
         let mut errors = Vec::new();
         let out = self.value_at(value, &mut Vec::new(), &mut errors);
         if errors.is_empty() {
@@ -195,6 +209,7 @@ impl Templates {
                     }
                 }
             }
+            J::Object(_) | J::Array(_) if !has_template(value) => TValue::Static(value.clone()),
             J::Object(map) => {
                 let mut members = Vec::with_capacity(map.len());
                 for (k, v) in map {
@@ -657,12 +672,18 @@ mod tests {
             "accounts.setAccountInfo",
             [
                 ("UID", "u-1"),
-                ("profile", r#"{"email":"a@b.c","firstName":"Ann"}"#),
+                ("profile", r#"{"firstName":"Ann","email":"a@b.c"}"#),
                 ("count", "41"),
             ],
         );
         let rng = Mutex::new(fastrand::Rng::with_seed(1));
         let out = t.render_value(&v, &input(&req, &rng)).unwrap();
+        let order: Vec<&String> = out["profile"].as_object().unwrap().keys().collect();
+        assert_eq!(
+            order,
+            ["firstName", "email"],
+            "echoed objects keep their key order"
+        );
         assert_eq!(
             out,
             json!({
@@ -754,6 +775,9 @@ mod tests {
         let rng = Mutex::new(fastrand::Rng::with_seed(1));
         let e = t.render_text(&text, &input(&req, &rng)).unwrap_err();
         assert!(e.0.contains("work budget") || e.0.contains("range"), "{e}");
+        let text = t.text("{{ 'x' * 2000000 }}").unwrap();
+        let e = t.render_text(&text, &input(&req, &rng)).unwrap_err();
+        assert_eq!(e.0, "template output is larger than 1048576 bytes");
         let text = t.text("{{ random_string(100000) }}").unwrap();
         assert!(t.render_text(&text, &input(&req, &rng)).is_err());
         let text = t.text("{{ now(format='%Q') }}").unwrap();

@@ -310,6 +310,24 @@ faults:
 }
 
 #[test]
+fn admin_fault_rules_are_bounded() {
+    let e = engine("version: 1\n");
+    let rule = FaultRule {
+        error_code: Some(500001),
+        ..FaultRule::default()
+    };
+    let many = vec![rule; gigya_mock::engine::MAX_ADMIN_FAULTS];
+    let compiled = compile_fault_rules(&many, "admin", 0, &[]).unwrap();
+    assert!(e.faults().add(compiled));
+    let one = compile_fault_rules(&many[..1], "admin", e.faults().added(), &[]).unwrap();
+    assert!(!e.faults().add(one), "one more than the limit is refused");
+    assert_eq!(
+        e.faults().rules().len(),
+        gigya_mock::engine::MAX_ADMIN_FAULTS
+    );
+}
+
+#[test]
 fn fault_rule_problems_are_load_errors_with_positions() {
     let e = load_errors(
         r#"version: 1

@@ -18,7 +18,7 @@ use crate::gigya::catalog::{self, ErrorInfo};
 use crate::scenario::model::{
     Delay, Fault, FaultRule, RandomDelay, Response, SequenceMode, SlowBody, Stub,
 };
-use crate::scenario::template::{TText, TValue};
+use crate::scenario::template::{self, TText, TValue};
 
 /// The state every scenario starts in.
 pub const STARTED: &str = "Started";
@@ -465,11 +465,11 @@ impl Compiler {
         }
     }
 
-    /// A fixed delay for the pre-rendered response; random ones are checked here and kept
-    /// in the extras.
+    /// A fixed delay for the pre-rendered response of the response at `at`; random ones are
+    /// checked and kept in the extras.
     pub(super) fn fixed_delay(&mut self, delay: Option<&Delay>, at: &KeyPath) -> Option<Duration> {
         match delay {
-            Some(Delay::Fixed(_)) => match self.delay_spec(delay, at)? {
+            Some(Delay::Fixed(_)) => match self.delay_spec(delay, &at.key("delay"))? {
                 DelaySpec::Fixed(d) => Some(d),
                 _ => None,
             },
@@ -532,9 +532,10 @@ impl Compiler {
         }
     }
 
+    /// Checks the `fault` of the response or rule at `at`.
     fn check_fault(&mut self, fault: Option<&Fault>, at: &KeyPath) {
         if let Some(Fault::SlowBody(s)) = fault {
-            let here = at.key("slowBody");
+            let here = at.key("fault").key("slowBody");
             if s.chunk_bytes.is_some_and(|c| c == 0 || c > MAX_CHUNK_BYTES) {
                 self.problem(
                     &here.key("chunkBytes"),
@@ -562,7 +563,7 @@ impl Compiler {
             Some(Delay::Random(_)) => self.delay_spec(r.delay.as_ref(), &at.key("delay")),
             _ => None,
         };
-        self.check_fault(r.fault.as_ref(), &at.key("fault"));
+        self.check_fault(r.fault.as_ref(), at);
         let template = self.response_template(r, at);
         if let (Some(t), Some(c)) = (&template, compiled) {
             let headers = match c {
@@ -581,7 +582,7 @@ impl Compiler {
     fn response_template(&mut self, r: &Response, at: &KeyPath) -> Option<ResponseTemplate> {
         let mut t = ResponseTemplate::default();
         let mut any = false;
-        if let Some(body) = &r.body {
+        if let Some(body) = r.body.as_ref().filter(|b| template::has_template(b)) {
             let body_at = at.key("body");
             match self.templates.value(body) {
                 Ok(TValue::Static(_)) => {}
@@ -602,7 +603,7 @@ impl Compiler {
             (&r.error_message, "errorMessage", &mut t.message),
             (&r.error_details, "errorDetails", &mut t.details),
         ] {
-            if let Some(text) = text {
+            if let Some(text) = text.as_ref().filter(|t| template::is_template(t)) {
                 match self.templates.text(text) {
                     Ok(TText::Static(_)) => {}
                     Ok(tt) => {
@@ -613,7 +614,7 @@ impl Compiler {
                 }
             }
         }
-        for (name, value) in &r.headers {
+        for (name, value) in r.headers.iter().filter(|(_, v)| template::is_template(v)) {
             match self.templates.text(value) {
                 Ok(TText::Static(_)) => {}
                 Ok(tt) => {
@@ -706,7 +707,7 @@ impl Compiler {
                 }
             }
         }
-        self.check_fault(rule.fault.as_ref(), &at.key("fault"));
+        self.check_fault(rule.fault.as_ref(), at);
         let delay = self.delay_spec(rule.delay.as_ref(), &at.key("delay"));
         if rule.next == Some(0) {
             self.problem(
