@@ -39,8 +39,8 @@ pub const MAX_DELAY_MS: u64 = 600_000;
 /// One segment of a key path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seg {
-    /// A mapping key.
-    Key(String),
+    /// A mapping key (shared: key paths are cloned for every value compiled).
+    Key(Arc<str>),
     /// A list index.
     Index(usize),
 }
@@ -51,9 +51,10 @@ pub struct KeyPath(pub Vec<Seg>);
 
 impl KeyPath {
     fn key(&self, k: &str) -> Self {
-        let mut p = self.clone();
-        p.0.push(Seg::Key(k.to_owned()));
-        p
+        let mut p = Vec::with_capacity(self.0.len() + 1);
+        p.extend(self.0.iter().cloned());
+        p.push(Seg::Key(k.into()));
+        KeyPath(p)
     }
 
     fn index(&self, i: usize) -> Self {
@@ -113,8 +114,8 @@ pub struct CompiledStub {
     pub matcher: RequestMatcher,
     /// The pre-rendered answer.
     pub response: CompiledResponse,
-    /// The stub as written (for listings).
-    pub source: Stub,
+    /// The stub as written (for listings); boxed because it is large and read rarely.
+    pub source: Box<Stub>,
     /// The file it came from.
     pub origin: String,
     /// Further responses, per-answer extras, scenario state.
@@ -280,7 +281,7 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
 /// All semantic problems found.
 pub fn compile_refs(inputs: &[&Input]) -> Result<ScenarioSet, Vec<CompileProblem>> {
     let mut c = Compiler::default();
-    let mut stubs: Vec<CompiledStub> =
+    let mut jobs: Vec<live::StubJob> =
         Vec::with_capacity(inputs.iter().map(|i| i.file.stubs.len()).sum());
     let mut sites: Vec<Site> = Vec::new();
     let mut accounts: Vec<(usize, usize, Account)> = Vec::new();
@@ -305,19 +306,20 @@ pub fn compile_refs(inputs: &[&Input]) -> Result<ScenarioSet, Vec<CompileProblem
             accounts.push((input_idx, i, account.clone()));
         }
         for (i, stub) in input.file.stubs.iter().enumerate() {
-            let at = root.key("stubs").index(i);
             let name = stub_name(stub, input, i);
             if !names.insert(name.clone()) {
                 c.problem(
-                    &at.key("name"),
+                    &root.key("stubs").index(i).key("name"),
                     format!(
                         "stub name {name:?} is already used; names must be unique across all files"
                     ),
                 );
             }
-            if let Some(compiled) = c.stub(stub, &at, input, name) {
-                stubs.push(compiled);
-            }
+            jobs.push(live::StubJob {
+                input: input_idx,
+                index: i,
+                name,
+            });
         }
         for (i, rule) in input.file.faults.iter().enumerate() {
             let at = root.key("faults").index(i);
@@ -337,6 +339,8 @@ pub fn compile_refs(inputs: &[&Input]) -> Result<ScenarioSet, Vec<CompileProblem
         }
     }
     let accounts = c.accounts(accounts, &sites);
+    // Stubs compile independently of each other: large sets use several threads.
+    let mut stubs = live::compile_stubs(&mut c, jobs, inputs);
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
@@ -554,7 +558,7 @@ impl Compiler {
             hits: AtomicU64::new(0),
             matcher: matcher?,
             response: response?,
-            source: stub.clone(),
+            source: Box::new(stub.clone()),
             origin: input.label.clone(),
             live,
         })

@@ -507,7 +507,7 @@ pub(crate) fn resolve(root: &Node, path: &KeyPath) -> Pos {
         let next = match (seg, &node.kind) {
             (Seg::Key(k), Kind::Map(entries)) => entries
                 .iter()
-                .find(|(key, _)| key.key_text() == k)
+                .find(|(key, _)| key.key_text() == &**k)
                 .map(|(_, v)| v),
             (Seg::Index(i), Kind::Seq(items)) => items.get(*i),
             _ => None,

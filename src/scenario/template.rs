@@ -114,6 +114,8 @@ pub struct RenderInput<'a> {
 pub struct Templates {
     env: Environment<'static>,
     count: usize,
+    prefix: String,
+    sources: Vec<(Arc<str>, String, bool)>,
 }
 
 impl fmt::Debug for Templates {
@@ -145,7 +147,37 @@ impl Templates {
         env.add_function("now", fn_now);
         env.add_function("random_int", fn_random_int);
         env.add_function("random_string", fn_random_string);
-        Self { env, count: 0 }
+        Self {
+            env,
+            count: 0,
+            prefix: String::new(),
+            sources: Vec::new(),
+        }
+    }
+
+    /// An empty set whose template names start with `prefix` (sets compiled on separate
+    /// threads are merged with [`Templates::absorb`]).
+    #[must_use]
+    pub fn with_prefix(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+            ..Self::new()
+        }
+    }
+
+    /// Takes over the templates of another set (compiled with a different prefix).
+    ///
+    /// # Errors
+    /// A template that does not compile again (which would be a bug).
+    pub fn absorb(&mut self, other: Templates) -> Result<(), String> {
+        for (name, source, typed) in other.sources {
+            self.env
+                .add_template_owned(name.to_string(), source.clone())
+                .map_err(|e| describe(&e, typed))?;
+            self.sources.push((name, source, typed));
+            self.count += 1;
+        }
+        Ok(())
     }
 
     /// How many templates the set holds.
@@ -213,7 +245,7 @@ impl Templates {
             J::Object(map) => {
                 let mut members = Vec::with_capacity(map.len());
                 for (k, v) in map {
-                    path.push(Seg::Key(k.clone()));
+                    path.push(Seg::Key(k.as_str().into()));
                     members.push((k.clone(), self.value_at(v, path, errors)));
                     path.pop();
                 }
@@ -241,9 +273,9 @@ impl Templates {
     }
 
     fn add(&mut self, source: String, typed: bool) -> Result<TemplateRef, String> {
-        let name: Arc<str> = format!("t{}", self.count).into();
+        let name: Arc<str> = format!("{}t{}", self.prefix, self.count).into();
         self.env
-            .add_template_owned(name.to_string(), source)
+            .add_template_owned(name.to_string(), source.clone())
             .map_err(|e| describe(&e, typed))?;
         let tmpl = self
             .env
@@ -274,6 +306,7 @@ impl Templates {
             return Err(msg);
         }
         self.count += 1;
+        self.sources.push((name.clone(), source, typed));
         Ok(TemplateRef { name, typed })
     }
 

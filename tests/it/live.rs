@@ -629,3 +629,48 @@ stubs:
     );
     assert!(e.scenarios().stub("gone").is_none());
 }
+
+#[test]
+fn large_sets_compile_on_several_threads_with_the_same_results() {
+    // Enough stubs for the parallel compiler; templates and problems from every chunk.
+    let build = |first: &str, last: &str| {
+        let mut yaml = String::from("version: 1\nstubs:\n");
+        for i in 0..3000 {
+            let t = match i {
+                0 => first.to_owned(),
+                2999 => last.to_owned(),
+                _ => "{{ params.UID }}".to_owned(),
+            };
+            yaml.push_str(&format!(
+                "  - name: s{i}\n    request: {{ method: big.m, params: {{ UID: u-{i} }} }}\n    response: {{ body: {{ n: \"{t}-{i}\" }} }}\n"
+            ));
+        }
+        yaml
+    };
+    let yaml = build("{{ params.UID }}", "{{ params.UID }}");
+    let e = engine(&yaml);
+    for i in [0, 1499, 2999] {
+        let uid = format!("u-{i}");
+        let body = e.dispatch(&call("big.m", &[("UID", &uid)])).json().unwrap();
+        assert_eq!(body["n"], format!("u-{i}-{i}"));
+    }
+    let names: Vec<String> = e
+        .scenarios()
+        .stubs()
+        .iter()
+        .take(3)
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(names, ["s0", "s1", "s2"], "file order is kept");
+    let errors = load_errors(&build("{{ parms.UID }}", "{{ params.UID"));
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(
+        errors[0],
+        "live.yaml:5:28: template uses unknown name `parms`; did you mean `params`?"
+    );
+    assert!(
+        errors[1].starts_with("live.yaml:9002:28: template syntax error"),
+        "{}",
+        errors[1]
+    );
+}

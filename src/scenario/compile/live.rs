@@ -781,6 +781,87 @@ pub fn compile_fault_rules(
     }
 }
 
+/// One stub to compile: where it is and its (checked) name.
+#[derive(Debug)]
+pub(super) struct StubJob {
+    pub(super) input: usize,
+    pub(super) index: usize,
+    pub(super) name: String,
+}
+
+/// Sets smaller than this compile on the calling thread.
+const PARALLEL_FROM: usize = 2000;
+
+/// Compiles stubs in file order. Large sets are split into contiguous chunks compiled on
+/// scoped threads, each with its own [`Compiler`]; problems and templates are merged into `c`.
+pub(super) fn compile_stubs(
+    c: &mut Compiler,
+    jobs: Vec<StubJob>,
+    inputs: &[&super::Input],
+) -> Vec<CompiledStub> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(4);
+    let run = |c: &mut Compiler, jobs: &[StubJob]| -> Vec<CompiledStub> {
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let Some(input) = inputs.get(job.input) else {
+                continue;
+            };
+            let Some(stub) = input.file.stubs.get(job.index) else {
+                continue;
+            };
+            c.input = job.input;
+            let at = KeyPath::default().key("stubs").index(job.index);
+            if let Some(compiled) = c.stub(stub, &at, input, job.name.clone()) {
+                out.push(compiled);
+            }
+        }
+        out
+    };
+    if threads < 2 || jobs.len() < PARALLEL_FROM {
+        return run(c, &jobs);
+    }
+    let chunk = jobs.len().div_ceil(threads);
+    let results: Vec<Option<(Vec<CompiledStub>, Compiler)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(chunk)
+            .enumerate()
+            .map(|(n, part)| {
+                let run = &run;
+                scope.spawn(move || {
+                    let mut local = Compiler {
+                        templates: crate::scenario::template::Templates::with_prefix(&format!(
+                            "c{n}-"
+                        )),
+                        ..Compiler::default()
+                    };
+                    let stubs = run(&mut local, part);
+                    (stubs, local)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().ok()).collect()
+    });
+    let mut out = Vec::with_capacity(jobs.len());
+    for r in results {
+        match r {
+            Some((stubs, local)) => {
+                out.extend(stubs);
+                c.problems.extend(local.problems);
+                if let Err(e) = c.templates.absorb(local.templates) {
+                    c.problem(&KeyPath::default(), e);
+                }
+            }
+            None => c.problem(
+                &KeyPath::default(),
+                "internal error while compiling the stubs",
+            ),
+        }
+    }
+    out
+}
+
 /// Links stubs to their scenarios: collects each scenario's states (`Started` first) and gives
 /// every stub with a `scenario` its [`StubState`].
 pub(super) fn link_scenarios(stubs: &mut [CompiledStub]) -> Vec<ScenarioMachine> {
