@@ -1,5 +1,5 @@
 //! The admin API under `/__admin` on the same port: health and scenario inspection; the
-//! live-scenario routes (scenario states, injected faults) are in [`live`].
+//! live-scenario routes (scenario states, injected faults) are in `admin/live.rs`.
 //!
 //! Admin answers are plain JSON (not Gigya envelopes) with ordinary HTTP status codes; bad
 //! admin input gets a 4xx with a JSON `error` naming the problem.

@@ -23,12 +23,15 @@ use crate::gigya::catalog::{self, ErrorInfo};
 use crate::matching::index::{IndexKey, StubIndex};
 use crate::matching::{Field, JsonPath, Matcher, RequestMatcher};
 
+mod faults;
 mod live;
+mod states;
 
+pub use faults::{CompiledFaultRule, FaultAction, compile_fault_rules};
 pub use live::{
-    AnswerExtras, CompiledFaultRule, DelaySpec, FaultAction, ResponseTemplate, STARTED,
-    ScenarioMachine, StubLive, StubState, compile_fault_rules, transport_fault,
+    AnswerExtras, DelaySpec, ResponseTemplate, STARTED, StubLive, StubState, transport_fault,
 };
+pub use states::ScenarioMachine;
 
 /// The default stub priority (lower is tried first).
 pub const DEFAULT_PRIORITY: i32 = 5;
@@ -347,7 +350,7 @@ pub fn compile_refs(inputs: &[&Input]) -> Result<ScenarioSet, Vec<CompileProblem
     // Stable: equal priorities keep declaration order. Stubs are large; an already sorted list
     // (the usual case) is not moved at all.
     stubs.sort_by_key(|s| s.priority);
-    let machines = live::link_scenarios(&mut stubs);
+    let machines = states::link_scenarios(&mut stubs);
     let keys: Vec<IndexKey> = stubs.iter().map(|s| index_key(&s.matcher)).collect();
     Ok(ScenarioSet {
         index: StubIndex::build(&keys),
