@@ -10,7 +10,6 @@
 //! API's edits of the stub set: stubs added or removed at run time produce a new set that is
 //! swapped in whole, and [`Engine::reset`] goes back to the set loaded from files.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,13 +26,16 @@ use crate::gigya::envelope::{
 };
 use crate::gigya::params::{ConflictPolicy, parse_bool};
 use crate::journal::{Journal, JournalConfig};
-use crate::scenario::compile::{self, Input};
 use crate::scenario::load::{self, LoadError};
-use crate::scenario::model::{ScenarioFile, Stub};
+use crate::scenario::model::Stub;
 use crate::scenario::{CompiledResponse, CompiledStub, ScenarioSet, fragment};
 
 /// The most stubs the admin API may add at run time (they live until a reset).
 pub const MAX_RUNTIME_STUBS: usize = 10_000;
+
+mod live;
+
+pub use live::{FaultRegistry, MAX_ADMIN_FAULTS, ReloadState, ReloadStatus};
 
 /// Behaviour settings of the engine.
 #[derive(Debug, Clone)]
@@ -182,6 +184,7 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     ids: CallIds,
     emulator: Option<Arc<Emulator>>,
+    live: live::LiveState,
 }
 
 /// Why run-time stubs were not added.
@@ -207,6 +210,7 @@ impl Engine {
             clock: Arc::new(SystemClock::default()),
             ids: CallIds::Random,
             emulator: None,
+            live: live::LiveState::default(),
         }
     }
 
@@ -271,15 +275,25 @@ impl Engine {
     }
 
     /// Swaps in a new set loaded from files, atomically. It becomes what a reset returns to;
-    /// stubs added at run time are dropped with the old set.
+    /// stubs added at run time are dropped with the old set, while hit counters, scenario
+    /// states and fault-rule counters of what survives carry over.
     pub fn replace_scenarios(&self, set: ScenarioSet) {
+        drop(self.swap_scenarios(set));
+    }
+
+    /// [`Engine::replace_scenarios`], returning the replaced set so the caller decides where
+    /// the (possibly large) old set is freed.
+    pub fn swap_scenarios(&self, set: ScenarioSet) -> Arc<ScenarioSet> {
         let _guard = self.edit_lock();
         if let Some(emulator) = &self.emulator {
             emulator.apply_scenarios(&set, self.clock.now());
         }
+        let old = self.scenarios.load_full();
+        set.carry_over_from(&old);
         let set = Arc::new(set);
         self.files.store(set.clone());
         self.scenarios.store(set);
+        old
     }
 
     fn edit_lock(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -309,10 +323,23 @@ impl Engine {
             let n = self.runtime_names.fetch_add(1, Ordering::Relaxed) + 1;
             format!("runtime-{n}")
         })?;
-        let names = added.iter().map(|s| s.name.to_string()).collect();
-        self.scenarios
-            .store(Arc::new(current.derive(|_| true, false, added)));
-        Ok(names)
+        let names: Vec<String> = added.iter().filter_map(|s| s.name.clone()).collect();
+        match current.with_runtime_stubs(added) {
+            Ok(next) => {
+                self.scenarios.store(Arc::new(next));
+                Ok(names)
+            }
+            Err(problems) => Err(LoadError {
+                problems: problems
+                    .into_iter()
+                    .map(|p| crate::scenario::Problem {
+                        file: label.to_owned(),
+                        pos: None,
+                        message: format!("{}: {}", p.path, p.message),
+                    })
+                    .collect(),
+            }),
+        }
     }
 
     /// Removes a stub (from files or added at run time) from the served set until the next
@@ -320,27 +347,26 @@ impl Engine {
     pub fn remove_stub(&self, name: &str) -> bool {
         let _guard = self.edit_lock();
         let current = self.scenarios.load_full();
-        if current.stub(name).is_none() {
-            return false;
+        match current.without_stub(name) {
+            Some(next) => {
+                self.scenarios.store(Arc::new(next));
+                true
+            }
+            None => false,
         }
-        self.scenarios.store(Arc::new(current.derive(
-            |s| &*s.name != name,
-            false,
-            Vec::new(),
-        )));
-        true
     }
 
     /// Back to the state after start-up: the files' stubs (run-time stubs removed, removed
-    /// stubs restored) with zeroed hit counters, an empty journal, and the emulator's seeded
-    /// accounts with no remembered nonces. Returns how many journal entries were cleared.
+    /// stubs restored) with zeroed hit counters and scenarios in `Started`, an empty journal,
+    /// and the emulator's seeded accounts with no remembered nonces. Returns how many journal
+    /// entries were cleared.
     pub fn reset(&self) -> usize {
         let _guard = self.edit_lock();
         let files = self.files.load_full();
-        let fresh = Arc::new(files.derive(|_| true, true, Vec::new()));
-        self.scenarios.store(fresh.clone());
+        files.reset_live();
+        self.scenarios.store(files.clone());
         if let Some(emulator) = &self.emulator {
-            emulator.reset(&fresh, self.clock.now());
+            emulator.reset(&files, self.clock.now());
         }
         self.journal.clear()
     }
@@ -377,32 +403,16 @@ impl Engine {
         if !problems.is_empty() {
             return Err(StubError { problems });
         }
-        let input = Input {
-            label: fragment::RUNTIME_ORIGIN.to_owned(),
-            base_dir: PathBuf::from("."),
-            file: ScenarioFile {
-                version: 1,
-                stubs,
-                ..ScenarioFile::default()
-            },
-        };
-        let added: Vec<CompiledStub> = compile::compile(vec![input])
+        let names: Vec<String> = stubs.iter().filter_map(|s| s.name.clone()).collect();
+        let next = current
+            .with_runtime_stubs(stubs)
             .map_err(|problems| StubError {
                 problems: problems
                     .into_iter()
                     .map(|p| format!("{}: {}", p.path, p.message))
                     .collect(),
-            })?
-            .into_stubs()
-            .into_iter()
-            .map(|mut s| {
-                s.runtime = true;
-                s
-            })
-            .collect();
-        let names = added.iter().map(|s| s.name.to_string()).collect();
-        self.scenarios
-            .store(Arc::new(current.derive(|_| true, false, added)));
+            })?;
+        self.scenarios.store(Arc::new(next));
         Ok(names)
     }
 
@@ -428,8 +438,24 @@ impl Engine {
             );
         }
         let set = self.scenarios.load();
-        if let Some(stub) = set.find_match(req) {
-            return self.stub_reply(stub, &ctx);
+        // Injected faults come first: they replace the answer, or change how it is sent.
+        let fired = self.fire_fault(&set, req);
+        if let Some(rule) = &fired {
+            if let Some(reply) = self.fault_reply(rule, &ctx) {
+                return reply;
+            }
+        }
+        let reply = self.answer(&set, req, &ctx);
+        match fired {
+            Some(rule) => self.wrap_with_fault(reply, &rule),
+            None => reply,
+        }
+    }
+
+    /// The answer from the stubs, the fallback, or the unmatched report.
+    fn answer(&self, set: &ScenarioSet, req: &CapturedRequest, ctx: &CallContext) -> Reply {
+        if let Some((stub, ordinal)) = set.claim_match(req) {
+            return self.live_stub_reply(set, stub, ordinal, req, ctx);
         }
         if let Some(method) = &req.gigya_method {
             // `settings` is a comma list of names for these two, not JSON.
@@ -442,12 +468,12 @@ impl Engine {
                     .details(format!(
                         "Invalid parameter value: {name} is not valid JSON ({why})"
                     ));
-                return self.envelope(&ctx, spec);
+                return self.envelope(ctx, spec);
             }
         }
         if let Some(emulator) = &self.emulator {
             if let Some(answer) = emulator.handle(req, self.clock.now()) {
-                return self.emulator_reply(&ctx, answer);
+                return self.emulator_reply(ctx, answer);
             }
         }
         if req.http_method != Method::GET && req.http_method != Method::POST {
@@ -456,9 +482,9 @@ impl Engine {
                     "HTTP method {} is not supported: Gigya methods take GET or POST",
                     req.http_method
                 ));
-            return self.envelope(&ctx, spec);
+            return self.envelope(ctx, spec);
         }
-        self.unmatched(&set, req, &ctx)
+        self.unmatched(set, req, ctx)
     }
 
     fn unmatched(&self, set: &ScenarioSet, req: &CapturedRequest, ctx: &CallContext) -> Reply {
@@ -524,9 +550,14 @@ impl Engine {
         self.envelope(ctx, spec)
     }
 
-    fn stub_reply(&self, stub: &CompiledStub, ctx: &CallContext) -> Reply {
+    fn stub_reply(
+        &self,
+        stub: &CompiledStub,
+        response: &CompiledResponse,
+        ctx: &CallContext,
+    ) -> Reply {
         let outcome = Outcome::Stub(stub.name.clone());
-        match &stub.response {
+        match response {
             CompiledResponse::Gigya(g) => self.envelope(
                 ctx,
                 EnvelopeSpec {
@@ -551,6 +582,7 @@ impl Engine {
                 outcome,
                 error_code: None,
                 call_id: None,
+                fault: None,
             },
         }
     }
@@ -602,6 +634,7 @@ impl Engine {
             outcome: spec.outcome,
             error_code: Some(spec.info.code),
             call_id: Some(call_id),
+            fault: None,
         }
     }
 

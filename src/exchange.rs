@@ -286,6 +286,26 @@ pub enum Outcome {
     Rejected,
     /// The admin API.
     Admin,
+    /// An injected fault rule (by name) answered instead of the stubs.
+    Fault(Arc<str>),
+}
+
+/// A failure the server produces on the connection instead of a normal answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportFault {
+    /// Reset the connection (TCP RST where the transport allows it) without answering.
+    ConnectionReset,
+    /// Close the connection without answering.
+    Close,
+    /// Announce the whole body, send half of it, then close the connection.
+    TruncatedBody,
+    /// Send the body in chunks with pauses between them.
+    SlowBody {
+        /// Bytes per chunk.
+        chunk_bytes: usize,
+        /// Pause between chunks.
+        pause: Duration,
+    },
 }
 
 /// What the engine decided to send.
@@ -305,6 +325,8 @@ pub struct Reply {
     pub error_code: Option<u32>,
     /// The `callId` of an envelope reply.
     pub call_id: Option<String>,
+    /// A transport fault the server applies instead of sending the reply normally.
+    pub fault: Option<TransportFault>,
 }
 
 impl Reply {

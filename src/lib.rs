@@ -15,6 +15,7 @@
 //! - [`redact`] — what counts as a secret in recorded traffic, and replacing it.
 //! - [`journal`] — the bounded traffic journal, its queries, HAR export, and `expect:` checks.
 //! - [`admin`] — the `/__admin` API (journal, stubs, reset, verify, shutdown).
+//! - [`reload`] — hot reload: watching the scenario files and swapping in a valid new set.
 //! - [`server`] — the hyper server: listener, limits, graceful shutdown.
 //! - [`embed`] — the test-facing API: [`GigyaMock`], [`GigyaStub`], [`matchers`].
 //! - [`cli`] — the command line (the binary is a thin shell over [`embed`]).
@@ -31,6 +32,7 @@ pub mod gigya;
 pub mod journal;
 pub mod matching;
 pub mod redact;
+pub mod reload;
 pub mod scenario;
 pub mod server;
 

@@ -10,6 +10,7 @@
 //! (`src/admin/openapi.json`), so the two cannot drift apart.
 
 mod accounts;
+mod live;
 mod requests;
 mod stubs;
 
@@ -60,6 +61,8 @@ pub enum Endpoint {
     Reset,
     /// `POST /__admin/verify`.
     Verify,
+    /// The live-scenario routes: scenario states and injected faults.
+    Live,
     /// `GET /__admin/accounts/{UID}`.
     GetAccount,
     /// `PUT /__admin/accounts/{UID}`.
@@ -148,6 +151,42 @@ pub const ROUTES: &[Route] = &[
         path: "/__admin/reset",
         endpoint: Endpoint::Reset,
         summary: "back to the loaded files: journal, hit counters, run-time stubs, emulator state",
+    },
+    Route {
+        method: Method::GET,
+        path: "/__admin/scenarios",
+        endpoint: Endpoint::Live,
+        summary: "stateful scenarios and their current states",
+    },
+    Route {
+        method: Method::POST,
+        path: "/__admin/scenarios/reset",
+        endpoint: Endpoint::Live,
+        summary: "every scenario back to `Started` (and stub hit counters to zero)",
+    },
+    Route {
+        method: Method::PUT,
+        path: "/__admin/scenarios/{name}",
+        endpoint: Endpoint::Live,
+        summary: "set a scenario state, body `{\"state\": \"...\"}`",
+    },
+    Route {
+        method: Method::GET,
+        path: "/__admin/faults",
+        endpoint: Endpoint::Live,
+        summary: "injected fault rules with their seen, fired and remaining counts",
+    },
+    Route {
+        method: Method::POST,
+        path: "/__admin/faults",
+        endpoint: Endpoint::Live,
+        summary: "add fault rules (YAML or JSON, as the `faults:` key of scenario files)",
+    },
+    Route {
+        method: Method::DELETE,
+        path: "/__admin/faults",
+        endpoint: Endpoint::Live,
+        summary: "remove the fault rules added through this API",
     },
     Route {
         method: Method::GET,
@@ -392,6 +431,12 @@ fn serve(
             no_query()?;
             stubs::delete(shared, param.as_deref().unwrap_or_default())
         }
+        Endpoint::Live => Ok(live::handle(shared, parts, body).unwrap_or_else(|| {
+            json_response(
+                StatusCode::NOT_FOUND,
+                &json!({"error": format!("no admin endpoint {} {}", parts.method, parts.uri.path())}),
+            )
+        })),
         Endpoint::GetAccount | Endpoint::PutAccount => Ok(accounts::account(
             shared,
             parts,
@@ -429,10 +474,13 @@ fn health(shared: &Shared) -> Response<Body> {
     let set = shared.engine.scenarios();
     let s = set.summary();
     let runtime = set.stubs().iter().filter(|s| s.runtime).count();
+    // `degraded`: the watched files changed into something invalid; the last good set serves.
+    let (status, reload) = live::health(&shared.engine);
     json_response(
         StatusCode::OK,
         &json!({
-            "status": "ok",
+            "status": status,
+            "reload": reload,
             "version": env!("CARGO_PKG_VERSION"),
             "files": s.files,
             "stubs": s.stubs,

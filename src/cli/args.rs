@@ -13,6 +13,7 @@ const EXAMPLES: &str = "\
 Examples:
   gigya-mock serve --scenarios scenarios
   gigya-mock serve -s stubs/ -s extra.yaml --port 0
+  gigya-mock serve --scenarios scenarios --watch
   GIGYA_MOCK_PORT=9000 gigya-mock serve --scenarios scenarios
   gigya-mock validate scenarios/
   gigya-mock schema > gigya-mock.schema.json
@@ -238,6 +239,12 @@ pub struct ServeArgs {
     /// Tunnel CONNECT requests for other hosts to their real destination instead of refusing them.
     #[arg(long, env = "GIGYA_MOCK_CONNECT_PASSTHROUGH")]
     pub connect_passthrough: bool,
+    /// Reload the scenarios when their files change (an invalid edit keeps the last good set).
+    #[arg(long, env = "GIGYA_MOCK_WATCH", requires = "scenarios")]
+    pub watch: bool,
+    /// Quiet period after the last file change before --watch reloads (e.g. 200ms).
+    #[arg(long, env = "GIGYA_MOCK_WATCH_DEBOUNCE", default_value = "200ms", value_parser = parse_duration)]
+    pub watch_debounce: Duration,
     /// Shift the mock's clock (e.g. 90s, -2m) to test clients' clock-skew handling.
     #[arg(long, env = "GIGYA_MOCK_CLOCK_SKEW", default_value = "0s", value_parser = parse_signed_duration, allow_hyphen_values = true)]
     pub clock_skew: i64,

@@ -164,6 +164,23 @@ fn serve(args: args::ServeArgs) -> anyhow::Result<ExitCode> {
             return Err(e).with_context(|| format!("cannot listen on {}:{}", args.bind, args.port));
         }
     };
+    if args.watch {
+        let config = crate::reload::WatchConfig {
+            paths: args.scenarios.clone(),
+            debounce: args.watch_debounce,
+        };
+        let _runtime = mock.runtime().enter();
+        crate::reload::watch(mock.engine().clone(), config, mock.shutdown_token())
+            .context("cannot watch the scenario files")?;
+        tracing::info!(
+            "watching {} for changes",
+            args.scenarios
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", mock.uri())?;

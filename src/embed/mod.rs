@@ -206,7 +206,7 @@ impl GigyaMockBuilder {
                     sites: self.sites.clone(),
                     accounts: self.accounts.clone(),
                     stubs: self.stubs.iter().map(|s| s.stub.clone()).collect(),
-                    expect: Vec::new(),
+                    ..ScenarioFile::default()
                 },
             });
         }
@@ -292,7 +292,7 @@ fn expectations_of(stubs: &[GigyaStub], set: &ScenarioSet) -> Vec<(Arc<str>, Tim
                 // Unnamed builder stubs get `<builder>#i`; find it by its model.
                 set.stubs()
                     .iter()
-                    .find(|c| c.source == s.stub && c.origin == "<builder>")
+                    .find(|c| *c.source == s.stub && c.origin == "<builder>")
                     .map(|c| c.name.to_string())
             })?;
             Some((Arc::from(name), times))
@@ -470,6 +470,12 @@ impl GigyaMock {
     #[must_use]
     pub fn engine(&self) -> &Arc<Engine> {
         &self.engine
+    }
+
+    /// A token that stops the server when cancelled.
+    #[must_use]
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
     }
 
     /// A handle to the server's runtime.

@@ -284,7 +284,9 @@ impl GigyaStub {
 
     /// Waits before answering.
     pub fn delay(mut self, delay: Duration) -> Self {
-        self.stub.response.delay = Some(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
+        self.stub.response.delay = Some(crate::scenario::model::Delay::Fixed(
+            u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+        ));
         self
     }
 }
@@ -422,6 +424,6 @@ mod tests {
             text: "version: 1\nstubs:\n  - request:\n      method: accounts.setAccountInfo\n      params:\n        UID: {equals: u-1}\n        data: {json: {\"$.tier\": {equals: gold}}}\n    response: {errorCode: 400006}\n".into(),
         }])
         .unwrap();
-        assert_eq!(built, yaml.stubs()[0].source);
+        assert_eq!(built, *yaml.stubs()[0].source);
     }
 }

@@ -37,6 +37,8 @@ pub enum AnsweredBy {
     Unmatched,
     /// Rejected before matching (undecodable, too large, too slow, bad HTTP method).
     Rejected,
+    /// An injected fault rule (named in [`Entry::stub`]) answered instead of the stubs.
+    Fault,
 }
 
 impl AnsweredBy {
@@ -48,6 +50,7 @@ impl AnsweredBy {
             AnsweredBy::Emulator => "emulator",
             AnsweredBy::Unmatched => "unmatched",
             AnsweredBy::Rejected => "rejected",
+            AnsweredBy::Fault => "fault",
         }
     }
 }
@@ -181,6 +184,7 @@ impl Entry {
             Outcome::Stub(name) => (AnsweredBy::Stub, Some(name.clone()), Vec::new()),
             Outcome::Emulator => (AnsweredBy::Emulator, None, Vec::new()),
             Outcome::Unmatched(near) => (AnsweredBy::Unmatched, None, near.clone()),
+            Outcome::Fault(rule) => (AnsweredBy::Fault, Some(rule.clone()), Vec::new()),
             // Admin calls are not journaled; should one ever be, it was not a Gigya answer.
             Outcome::Rejected | Outcome::Admin => (AnsweredBy::Rejected, None, Vec::new()),
         };

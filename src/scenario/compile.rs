@@ -24,6 +24,16 @@ use crate::gigya::catalog::{self, ErrorInfo};
 use crate::matching::index::{IndexKey, StubIndex};
 use crate::matching::{Field, JsonPath, Matcher, RequestMatcher};
 
+mod faults;
+mod live;
+mod states;
+
+pub use faults::{CompiledFaultRule, FaultAction, compile_fault_rules};
+pub use live::{
+    AnswerExtras, DelaySpec, ResponseTemplate, STARTED, StubLive, StubState, transport_fault,
+};
+pub use states::ScenarioMachine;
+
 /// The default stub priority (lower is tried first).
 pub const DEFAULT_PRIORITY: i32 = 5;
 
@@ -33,8 +43,8 @@ pub const MAX_DELAY_MS: u64 = 600_000;
 /// One segment of a key path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seg {
-    /// A mapping key.
-    Key(String),
+    /// A mapping key (shared: key paths are cloned for every value compiled).
+    Key(Arc<str>),
     /// A list index.
     Index(usize),
 }
@@ -47,9 +57,10 @@ impl KeyPath {
     /// The path of a key below this one.
     #[must_use]
     pub fn key(&self, k: &str) -> Self {
-        let mut p = self.clone();
-        p.0.push(Seg::Key(k.to_owned()));
-        p
+        let mut p = Vec::with_capacity(self.0.len() + 1);
+        p.extend(self.0.iter().cloned());
+        p.push(Seg::Key(k.into()));
+        KeyPath(p)
     }
 
     /// The path of a list item below this one.
@@ -105,18 +116,19 @@ pub struct CompiledStub {
     pub priority: i32,
     /// Retire after this many matches.
     pub times: Option<u64>,
-    /// Matches so far (shared with the copies of this stub in sets derived by the admin API,
-    /// so counts survive adding and removing other stubs).
-    pub hits: Arc<AtomicU64>,
+    /// Matches so far.
+    pub hits: AtomicU64,
     /// The compiled pattern.
     pub matcher: RequestMatcher,
     /// The pre-rendered answer.
     pub response: CompiledResponse,
-    /// The stub as written (for listings).
-    pub source: Stub,
-    /// The file it came from (`admin API` for stubs added at run time).
+    /// The stub as written (for listings); boxed because it is large and read rarely.
+    pub source: Box<Stub>,
+    /// The file it came from.
     pub origin: String,
-    /// Added at run time through the admin API (removed again by a reset).
+    /// Further responses, per-answer extras, scenario state.
+    pub live: StubLive,
+    /// Added at run time (the admin API, the library); removed again by a reset.
     pub runtime: bool,
 }
 
@@ -134,26 +146,6 @@ impl CompiledStub {
                     (h < limit).then_some(h + 1)
                 })
                 .is_ok(),
-        }
-    }
-
-    /// A copy for a derived set: sharing this stub's hit counter, or with a fresh one.
-    #[must_use]
-    pub fn duplicate(&self, fresh_hits: bool) -> Self {
-        Self {
-            name: self.name.clone(),
-            priority: self.priority,
-            times: self.times,
-            hits: if fresh_hits {
-                Arc::new(AtomicU64::new(0))
-            } else {
-                self.hits.clone()
-            },
-            matcher: self.matcher.clone(),
-            response: self.response.clone(),
-            source: self.source.clone(),
-            origin: self.origin.clone(),
-            runtime: self.runtime,
         }
     }
 
@@ -230,10 +222,10 @@ pub struct ScenarioSet {
     /// The `expect:` clauses of every file, in file order.
     pub expectations: Vec<CompiledExpectation>,
     inputs: Arc<Vec<Input>>,
+    machines: Vec<ScenarioMachine>,
+    fault_rules: Vec<Arc<CompiledFaultRule>>,
+    templates: crate::scenario::template::Templates,
 }
-
-/// The label of stubs added at run time (the admin API, the library).
-pub const RUNTIME_LABEL: &str = "<runtime>";
 
 impl ScenarioSet {
     /// The stubs, in the order they are tried.
@@ -254,61 +246,84 @@ impl ScenarioSet {
         &self.inputs
     }
 
-    /// A new set with the same sites, accounts and expectations, holding the stubs `keep`
-    /// accepts (copied, sharing hit counters unless `fresh_hits`) plus `added`. Each added stub
-    /// is tried before the stubs of the same priority already in the set; added stubs keep
-    /// their own order.
-    #[must_use]
-    pub fn derive(
-        &self,
-        keep: impl Fn(&CompiledStub) -> bool,
-        fresh_hits: bool,
-        added: Vec<CompiledStub>,
-    ) -> ScenarioSet {
-        // Sorted by (priority, added before kept): a stable sort keeps each group's order.
-        let mut ranked: Vec<(i32, bool, CompiledStub)> = added
-            .into_iter()
-            .map(|s| (s.priority, false, s))
-            .chain(
-                self.stubs
-                    .iter()
-                    .filter(|s| keep(s))
-                    .map(|s| (s.priority, true, s.duplicate(fresh_hits))),
-            )
-            .collect();
-        ranked.sort_by_key(|(priority, kept, _)| (*priority, *kept));
-        let stubs: Vec<CompiledStub> = ranked.into_iter().map(|(.., s)| s).collect();
-        let keys: Vec<IndexKey> = stubs.iter().map(|s| index_key(&s.matcher)).collect();
-        ScenarioSet {
-            index: StubIndex::build(&keys),
-            stubs,
-            sites: self.sites.clone(),
-            accounts: self.accounts.clone(),
-            files: self.files,
-            expectations: self.expectations.clone(),
-            inputs: self.inputs.clone(),
+    /// A new set with `stubs` added as run-time stubs (named already). The whole set is
+    /// compiled again, so templates and scenario states work for them too; counters of
+    /// surviving stubs, scenario states and fault-rule counters carry over.
+    ///
+    /// # Errors
+    /// The problems of the combined set.
+    pub fn with_runtime_stubs(&self, stubs: Vec<Stub>) -> Result<ScenarioSet, Vec<CompileProblem>> {
+        let mut inputs: Vec<Input> = self.inputs.as_ref().clone();
+        let runtime = crate::scenario::fragment::RUNTIME_ORIGIN;
+        // Run-time stubs are tried before file stubs of the same priority, the newest batch
+        // first (a batch keeps its own order).
+        match inputs.iter_mut().find(|i| i.label == runtime) {
+            Some(input) => {
+                let older = std::mem::take(&mut input.file.stubs);
+                input.file.stubs = stubs.into_iter().chain(older).collect();
+            }
+            None => inputs.insert(
+                0,
+                Input {
+                    label: runtime.to_owned(),
+                    base_dir: PathBuf::from("."),
+                    file: ScenarioFile {
+                        version: 1,
+                        stubs,
+                        ..ScenarioFile::default()
+                    },
+                },
+            ),
         }
+        let set = compile(inputs)?;
+        set.carry_over_from(self);
+        Ok(set)
     }
 
-    /// Takes the stubs out of a set (to add them to another one).
+    /// A new set without the stub called `name` (until a reset), or `None` when no stub has
+    /// that name.
     #[must_use]
-    pub fn into_stubs(self) -> Vec<CompiledStub> {
-        self.stubs
+    pub fn without_stub(&self, name: &str) -> Option<ScenarioSet> {
+        let mut inputs: Vec<Input> = self.inputs.as_ref().clone();
+        let mut found = false;
+        for input in &mut inputs {
+            let names: Vec<String> = input
+                .file
+                .stubs
+                .iter()
+                .enumerate()
+                .map(|(i, s)| stub_name(s, input, i))
+                .collect();
+            if let Some(pos) = names.iter().position(|n| n == name) {
+                // Pin the generated names of the others so removing one renames nothing.
+                for (stub, n) in input.file.stubs.iter_mut().zip(names) {
+                    stub.name = Some(n);
+                }
+                input.file.stubs.remove(pos);
+                found = true;
+                break;
+            }
+        }
+        if !found {
+            return None;
+        }
+        // Expectations about the removed stub cannot be checked until it comes back (reset).
+        for input in &mut inputs {
+            input.file.expect.retain(|e| {
+                e.stub.as_deref() != Some(name)
+                    && !e.in_order.iter().any(|o| o.stub.as_deref() == Some(name))
+            });
+        }
+        let set = compile(inputs).ok()?;
+        set.carry_over_from(self);
+        Some(set)
     }
 
-    /// The first stub that matches and still has uses left; claims one use.
+    /// The first stub that matches and still has uses left; claims one use (see
+    /// [`ScenarioSet::claim_match`]).
     #[must_use]
     pub fn find_match(&self, req: &CapturedRequest) -> Option<&CompiledStub> {
-        thread_local! {
-            static CANDIDATES: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
-        }
-        CANDIDATES.with(|c| {
-            let mut ids = c.borrow_mut();
-            self.index.candidates(req, &mut ids);
-            ids.iter()
-                .filter_map(|id| self.stubs.get(*id as usize))
-                .find(|stub| !stub.exhausted() && stub.matcher.matches(req) && stub.claim())
-        })
+        self.claim_match(req).map(|(stub, _)| stub)
     }
 
     /// The nearest stubs for an unmatched request, each with its first reason:
@@ -328,6 +343,12 @@ impl ScenarioSet {
                 }
                 let reason = if stub.exhausted() && reasons.is_empty() {
                     format!("used up (times: {})", stub.times.unwrap_or(0))
+                } else if let Some(why) = reasons
+                    .is_empty()
+                    .then(|| self.state_reason(stub))
+                    .flatten()
+                {
+                    why
                 } else {
                     reasons.first().cloned().unwrap_or_default()
                 };
@@ -349,12 +370,25 @@ impl ScenarioSet {
 /// # Errors
 /// All semantic problems found.
 pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
+    compile_refs(&inputs.iter().collect::<Vec<_>>())
+}
+
+/// [`compile`] over borrowed inputs (the reload cache keeps them between reloads).
+///
+/// # Errors
+/// All semantic problems found.
+pub fn compile_refs(inputs: &[&Input]) -> Result<ScenarioSet, Vec<CompileProblem>> {
     let mut c = Compiler::default();
-    let mut stubs: Vec<(i32, usize, CompiledStub)> = Vec::new();
+    let mut jobs: Vec<live::StubJob> =
+        Vec::with_capacity(inputs.iter().map(|i| i.file.stubs.len()).sum());
     let mut sites: Vec<Site> = Vec::new();
     let mut accounts: Vec<(usize, usize, Account)> = Vec::new();
-    let files = inputs.iter().filter(|i| i.label != RUNTIME_LABEL).count();
+    let files = inputs
+        .iter()
+        .filter(|i| i.label != crate::scenario::fragment::RUNTIME_ORIGIN)
+        .count();
     let mut names = std::collections::HashSet::new();
+    let mut fault_rules: Vec<Arc<CompiledFaultRule>> = Vec::new();
     for (input_idx, input) in inputs.iter().enumerate() {
         c.input = input_idx;
         let root = KeyPath::default();
@@ -373,22 +407,41 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
             accounts.push((input_idx, i, account.clone()));
         }
         for (i, stub) in input.file.stubs.iter().enumerate() {
-            let at = root.key("stubs").index(i);
             let name = stub_name(stub, input, i);
             if !names.insert(name.clone()) {
                 c.problem(
-                    &at.key("name"),
+                    &root.key("stubs").index(i).key("name"),
                     format!(
                         "stub name {name:?} is already used; names must be unique across all files"
                     ),
                 );
             }
-            if let Some(compiled) = c.stub(stub, &at, input, name) {
-                stubs.push((compiled.priority, stubs.len(), compiled));
+            jobs.push(live::StubJob {
+                input: input_idx,
+                index: i,
+                name,
+            });
+        }
+        for (i, rule) in input.file.faults.iter().enumerate() {
+            let at = root.key("faults").index(i);
+            let name = rule
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{}#faults[{i}]", input.label));
+            if fault_rules.iter().any(|r| *r.name == *name) {
+                c.problem(
+                    &at.key("name"),
+                    format!("fault rule name {name:?} is already used; names must be unique across all files"),
+                );
+            }
+            if let Some(r) = c.fault_rule(rule, &at, name, &input.label) {
+                fault_rules.push(Arc::new(r));
             }
         }
     }
     let accounts = c.accounts(accounts, &sites);
+    // Stubs compile independently of each other: large sets use several threads.
+    let mut stubs = live::compile_stubs(&mut c, jobs, inputs);
     let mut expectations = Vec::new();
     for (input_idx, input) in inputs.iter().enumerate() {
         c.input = input_idx;
@@ -400,8 +453,10 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
-    stubs.sort_by_key(|(priority, order, _)| (*priority, *order));
-    let stubs: Vec<CompiledStub> = stubs.into_iter().map(|(.., s)| s).collect();
+    // Stable: equal priorities keep declaration order. Stubs are large; an already sorted list
+    // (the usual case) is not moved at all.
+    stubs.sort_by_key(|s| s.priority);
+    let machines = states::link_scenarios(&mut stubs);
     let keys: Vec<IndexKey> = stubs.iter().map(|s| index_key(&s.matcher)).collect();
     Ok(ScenarioSet {
         index: StubIndex::build(&keys),
@@ -410,7 +465,10 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
         accounts,
         files,
         expectations,
-        inputs: Arc::new(inputs),
+        inputs: Arc::new(inputs.iter().map(|i| (*i).clone()).collect()),
+        machines,
+        fault_rules,
+        templates: c.templates,
     })
 }
 
@@ -464,6 +522,7 @@ fn index_key(m: &RequestMatcher) -> IndexKey {
 pub(super) struct Compiler {
     input: usize,
     problems: Vec<CompileProblem>,
+    templates: crate::scenario::template::Templates,
 }
 
 /// Top-level body keys that belong to the envelope and must be set through their own fields.
@@ -688,17 +747,25 @@ impl Compiler {
                 "a stub matches either a Gigya `method` or a raw `path`, not both",
             );
         }
-        let response = self.response(&stub.response, &at.key("response"), &input.base_dir);
+        let (response, live) = self.stub_answers(stub, at, &input.base_dir);
+        // An exhausting sequence retires the stub after its last response.
+        let times = match (stub.sequence, stub.times) {
+            (Some(crate::scenario::model::SequenceMode::Exhaust), t) => {
+                Some(t.map_or(live.len() as u64, |t| t.min(live.len() as u64)))
+            }
+            (_, t) => t,
+        };
         Some(CompiledStub {
             name,
             priority: stub.priority.unwrap_or(DEFAULT_PRIORITY),
-            times: stub.times,
-            hits: Arc::new(AtomicU64::new(0)),
+            times,
+            hits: AtomicU64::new(0),
             matcher: matcher?,
             response: response?,
-            source: stub.clone(),
+            source: Box::new(stub.clone()),
             origin: input.label.clone(),
-            runtime: false,
+            live,
+            runtime: input.label == crate::scenario::fragment::RUNTIME_ORIGIN,
         })
     }
 
@@ -893,17 +960,7 @@ impl Compiler {
 
     fn response(&mut self, r: &Response, at: &KeyPath, base: &Path) -> Option<CompiledResponse> {
         let before = self.problems.len();
-        let delay = match r.delay {
-            Some(ms) if ms > MAX_DELAY_MS => {
-                self.problem(
-                    &at.key("delay"),
-                    format!("delay {ms} ms is longer than the {MAX_DELAY_MS} ms limit"),
-                );
-                None
-            }
-            Some(ms) => Some(Duration::from_millis(ms)),
-            None => None,
-        };
+        let delay = self.fixed_delay(r.delay.as_ref(), at);
         let headers = self.headers(r, at);
         if r.body.is_some() && r.body_file.is_some() {
             self.problem(

@@ -13,6 +13,10 @@ use super::model::{
 };
 use super::tree::{Kind, Node, Pos, Scalar};
 
+mod live;
+
+pub use live::fault_rules;
+
 /// A problem found while decoding, at a position in the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShapeProblem {
@@ -123,6 +127,11 @@ pub(crate) fn suggest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
         .map(|(_, a)| a)
 }
 
+/// The closest of `allowed` to `name`, when it is close enough to be a likely typo.
+pub(crate) fn suggest_name<'a>(name: &str, allowed: &[&'a str]) -> Option<&'a str> {
+    suggest(name, allowed)
+}
+
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
@@ -138,7 +147,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev.last().copied().unwrap_or(0)
 }
 
-const FILE_KEYS: &[&str] = &["version", "sites", "accounts", "stubs", "expect"];
+const FILE_KEYS: &[&str] = &["version", "sites", "accounts", "stubs", "expect", "faults"];
 const EXPECT_KEYS: &[&str] = &[
     "name", "stub", "request", "never", "inOrder", "times", "atLeast", "atMost",
 ];
@@ -189,7 +198,19 @@ const ACCOUNT_KEYS: &[&str] = &[
     "userInfo",
     "userSettings",
 ];
-const STUB_KEYS: &[&str] = &["name", "priority", "times", "request", "response"];
+const STUB_KEYS: &[&str] = &[
+    "name",
+    "priority",
+    "times",
+    "request",
+    "response",
+    "responses",
+    "sequence",
+    "scenario",
+    "requiredState",
+    "newState",
+    "seed",
+];
 const REQUEST_KEYS: &[&str] = &[
     "method",
     "apiKey",
@@ -229,6 +250,7 @@ const RESPONSE_KEYS: &[&str] = &[
     "headers",
     "status",
     "delay",
+    "fault",
 ];
 const VALIDATION_KEYS: &[&str] = &["errorCode", "message", "fieldName"];
 
@@ -372,6 +394,9 @@ impl Decoder<'_> {
                 // Kept (even when broken) so indices match the file for positions.
                 out.expect.push(self.expectation(item).unwrap_or_default());
             }
+        }
+        if let Some(n) = f.take("faults") {
+            out.faults = self.fault_rules(n);
         }
         f.finish(self, FILE_KEYS);
         out
@@ -595,10 +620,11 @@ impl Decoder<'_> {
             Some(n) => s.request = self.request(n).unwrap_or_default(),
             None => self.problem(node.pos, "stub is missing `request`"),
         }
-        match f.take("response") {
-            Some(n) => s.response = self.response(n).unwrap_or_default(),
-            None => self.problem(node.pos, "stub is missing `response`"),
+        let response = f.take("response");
+        if let Some(n) = response {
+            s.response = self.response(n).unwrap_or_default();
         }
+        self.stub_live(&mut f, node, &mut s, response.is_some());
         f.finish(self, STUB_KEYS);
         Some(s)
     }
@@ -835,7 +861,10 @@ impl Decoder<'_> {
             r.status = self.ranged(n, "status", "100 to 999");
         }
         if let Some(n) = f.take("delay") {
-            r.delay = self.ranged(n, "delay", "0 or more milliseconds");
+            r.delay = self.delay(n);
+        }
+        if let Some(n) = f.take("fault") {
+            r.fault = self.fault(n);
         }
         if let Some(n) = f.take("body") {
             r.body = Some(n.to_json());

@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use super::compile::{self, CompileProblem, CompiledStub, Input, KeyPath, ScenarioSet, Seg};
+use super::compile::{self, CompileProblem, Input, KeyPath, ScenarioSet, Seg};
 use super::decode::{self, ShapeProblem};
 use super::expect::{self, CompiledExpectation};
 use super::load::{Format, LoadError, Problem, resolve};
@@ -31,7 +31,7 @@ pub fn runtime_stubs(
     existing: &ScenarioSet,
     room: usize,
     mut next_name: impl FnMut() -> String,
-) -> Result<Vec<CompiledStub>, LoadError> {
+) -> Result<Vec<Stub>, LoadError> {
     let root = parse(text, format, label, "a stub")?;
     let mut shape = Vec::new();
     let items = decode::fragment_items(&root, "stubs", &mut shape);
@@ -83,16 +83,8 @@ pub fn runtime_stubs(
             ..ScenarioFile::default()
         },
     };
-    match compile::compile(vec![input]) {
-        Ok(set) => Ok(set
-            .into_stubs()
-            .into_iter()
-            .map(|mut s| {
-                s.runtime = true;
-                RUNTIME_ORIGIN.clone_into(&mut s.origin);
-                s
-            })
-            .collect()),
+    match compile::compile(vec![input.clone()]) {
+        Ok(_) => Ok(input.file.stubs),
         Err(problems) => Err(compile_error(label, &items, "stubs", problems)),
     }
 }
@@ -157,7 +149,7 @@ fn parse(text: &str, format: Format, label: &str, what: &str) -> Result<Node, Lo
 }
 
 fn path(keys: &[&str]) -> KeyPath {
-    KeyPath(keys.iter().map(|k| Seg::Key((*k).to_owned())).collect())
+    KeyPath(keys.iter().map(|k| Seg::Key((*k).into())).collect())
 }
 
 fn single(label: &str, pos: Option<Pos>, message: String) -> LoadError {
@@ -195,7 +187,7 @@ fn compile_error(
         .into_iter()
         .map(|p| {
             let pos = match p.path.0.as_slice() {
-                [Seg::Key(k), Seg::Index(i), rest @ ..] if k == key => items
+                [Seg::Key(k), Seg::Index(i), rest @ ..] if &**k == key => items
                     .get(*i)
                     .map(|item| resolve(item, &KeyPath(rest.to_vec()))),
                 _ => None,
@@ -241,9 +233,7 @@ mod tests {
             &mut next,
         )
         .unwrap();
-        assert_eq!(&*one[0].name, "runtime-1");
-        assert!(one[0].runtime);
-        assert_eq!(one[0].origin, RUNTIME_ORIGIN);
+        assert_eq!(one[0].name.as_deref(), Some("runtime-1"));
         let list = runtime_stubs(
             r#"{"stubs": [{"name": "x", "request": {"method": "a.b"}, "response": {}}, {"request": {"method": "a.c"}, "response": {}}]}"#,
             Format::Json,
@@ -253,7 +243,7 @@ mod tests {
             &mut next,
         )
         .unwrap();
-        let got: Vec<&str> = list.iter().map(|s| &*s.name).collect();
+        let got: Vec<&str> = list.iter().filter_map(|s| s.name.as_deref()).collect();
         assert_eq!(got, vec!["x", "runtime-2"]);
         let seq = runtime_stubs(
             "- {request: {method: a.b}, response: {}}\n",

@@ -141,6 +141,12 @@ pub struct Source {
 /// # Errors
 /// Every problem found, in every file.
 pub fn load_paths(paths: &[PathBuf]) -> Result<ScenarioSet, LoadError> {
+    let (sources, problems) = read_paths(paths);
+    load_sources_with(sources, problems)
+}
+
+/// Reads the scenario files under `paths` (listing directories), without parsing them.
+fn read_paths(paths: &[PathBuf]) -> (Vec<Source>, Vec<Problem>) {
     let mut problems = Vec::new();
     let mut sources = Vec::new();
     for root in paths {
@@ -187,7 +193,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<ScenarioSet, LoadError> {
             }
         }
     }
-    load_sources_with(sources, problems)
+    (sources, problems)
 }
 
 /// Loads in-memory sources (the library API, the admin API).
@@ -257,61 +263,143 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 fn load_sources_with(
     sources: Vec<Source>,
-    mut problems: Vec<Problem>,
+    problems: Vec<Problem>,
 ) -> Result<ScenarioSet, LoadError> {
     let order: Vec<String> = sources.iter().map(|s| s.label.clone()).collect();
-    let mut inputs = Vec::new();
-    let mut trees: Vec<(String, Option<Node>)> = Vec::new();
-    let mut shape_positions: Vec<(usize, Pos)> = Vec::new();
-    for src in sources {
-        let parsed = match src.format {
-            Format::Yaml => tree::parse_yaml(&src.text),
-            Format::Json => tree::parse_json(&src.text),
-        };
-        let root = match parsed {
-            Err(e) => {
-                problems.push(Problem {
-                    file: src.label.clone(),
+    let decoded = decode_all(sources);
+    let refs: Vec<&Decoded> = decoded.iter().collect();
+    compile_decoded(&order, &refs, problems)
+}
+
+/// One source, parsed and decoded.
+#[derive(Debug)]
+struct Decoded {
+    /// Syntax and shape problems.
+    problems: Vec<Problem>,
+    /// Positions of the shape problems (a compile problem at one of them is not repeated).
+    shape_positions: Vec<Pos>,
+    /// The tree (for positions) and the decoded input, when the text parsed.
+    parsed: Option<(Node, Input)>,
+}
+
+fn decode_source(src: Source) -> Decoded {
+    let parsed = match src.format {
+        Format::Yaml => tree::parse_yaml(&src.text),
+        Format::Json => tree::parse_json(&src.text),
+    };
+    let root = match parsed {
+        Err(e) => {
+            return Decoded {
+                problems: vec![Problem {
+                    file: src.label,
                     pos: Some(e.pos),
                     message: e.message,
-                });
-                continue;
-            }
-            Ok(None) => {
-                problems.push(Problem {
-                    file: src.label.clone(),
+                }],
+                shape_positions: Vec::new(),
+                parsed: None,
+            };
+        }
+        Ok(None) => {
+            return Decoded {
+                problems: vec![Problem {
+                    file: src.label,
                     pos: None,
                     message: "file is empty; a scenario file starts with `version: 1`".into(),
-                });
-                continue;
-            }
-            Ok(Some(root)) => root,
-        };
-        let mut shape = Vec::new();
-        let file = decode::scenario_file(&root, &mut shape);
-        for p in shape {
-            shape_positions.push((inputs.len(), p.pos));
-            problems.push(Problem {
+                }],
+                shape_positions: Vec::new(),
+                parsed: None,
+            };
+        }
+        Ok(Some(root)) => root,
+    };
+    let mut shape = Vec::new();
+    let file = decode::scenario_file(&root, &mut shape);
+    Decoded {
+        shape_positions: shape.iter().map(|p| p.pos).collect(),
+        problems: shape
+            .into_iter()
+            .map(|p| Problem {
                 file: src.label.clone(),
                 pos: Some(p.pos),
                 message: p.message,
-            });
-        }
-        trees.push((src.label.clone(), Some(root)));
-        inputs.push(Input {
-            label: src.label,
-            base_dir: src.base_dir,
-            file,
-        });
+            })
+            .collect(),
+        parsed: Some((
+            root,
+            Input {
+                label: src.label,
+                base_dir: src.base_dir,
+                file,
+            },
+        )),
     }
-    let result = compile::compile(inputs);
-    let set = match result {
+}
+
+/// Parses and decodes sources, on several threads when there are many.
+fn decode_all(sources: Vec<Source>) -> Vec<Decoded> {
+    const PER_THREAD: usize = 8;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(4)
+        .min(sources.len() / PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return sources.into_iter().map(decode_source).collect();
+    }
+    let chunk = sources.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<Source>> = Vec::with_capacity(threads);
+    let mut rest = sources.into_iter();
+    for _ in 0..threads {
+        chunks.push(rest.by_ref().take(chunk).collect());
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| scope.spawn(move || c.into_iter().map(decode_source).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(v) => v,
+                // Decoding does not panic on input; if it ever did, say so instead of dying.
+                Err(_) => vec![Decoded {
+                    problems: vec![Problem {
+                        file: String::new(),
+                        pos: None,
+                        message: "internal error while decoding the scenario files".into(),
+                    }],
+                    shape_positions: Vec::new(),
+                    parsed: None,
+                }],
+            })
+            .collect()
+    })
+}
+
+/// Compiles decoded sources into one set, mapping problems to positions. `order` lists the
+/// labels in load order (problems are sorted by it).
+fn compile_decoded(
+    order: &[String],
+    decoded: &[&Decoded],
+    mut problems: Vec<Problem>,
+) -> Result<ScenarioSet, LoadError> {
+    let mut inputs: Vec<&Input> = Vec::with_capacity(decoded.len());
+    let mut trees: Vec<(&Node, &[Pos])> = Vec::with_capacity(decoded.len());
+    for d in decoded {
+        problems.extend(d.problems.iter().cloned());
+        if let Some((root, input)) = &d.parsed {
+            inputs.push(input);
+            trees.push((root, &d.shape_positions));
+        }
+    }
+    let set = match compile::compile_refs(&inputs) {
         Ok(mut set) => {
             for e in &mut set.expectations {
                 let (input, path) = &e.origin;
-                if let Some((label, Some(root))) = trees.get(*input) {
+                if let (Some(input_ref), Some((root, _))) = (inputs.get(*input), trees.get(*input))
+                {
                     let pos = resolve(root, path);
-                    e.location = Some(format!("{label}:{}:{}", pos.line, pos.col));
+                    e.location = Some(format!("{}:{}:{}", input_ref.label, pos.line, pos.col));
                 }
             }
             Some(set)
@@ -323,14 +411,17 @@ fn load_sources_with(
                 message,
             } in compile_problems
             {
-                let (label, root) = match trees.get(input) {
-                    Some((label, root)) => (label.clone(), root.as_ref()),
-                    None => (String::new(), None),
-                };
-                let pos = root.map(|r| resolve(r, &path));
+                let label = inputs
+                    .get(input)
+                    .map(|i| i.label.clone())
+                    .unwrap_or_default();
+                let tree = trees.get(input);
+                let pos = tree.map(|(root, _)| resolve(root, &path));
                 // A value the decoder already rejected would be reported twice otherwise.
-                if pos.is_some_and(|p| shape_positions.contains(&(input, p))) {
-                    continue;
+                if let (Some(p), Some((_, shape))) = (pos, tree) {
+                    if shape.contains(&p) {
+                        continue;
+                    }
                 }
                 let message = if pos.is_none() && !path.0.is_empty() {
                     format!("{path}: {message}")
@@ -363,14 +454,70 @@ fn load_sources_with(
     set.ok_or(LoadError { problems })
 }
 
+/// Decoded files kept between reloads: a file whose text did not change is not parsed or
+/// decoded again (the whole set is still compiled and checked).
+#[derive(Debug, Default)]
+pub struct LoadCache {
+    entries: std::collections::HashMap<String, (String, PathBuf, Decoded)>,
+}
+
+impl LoadCache {
+    /// How many files the cache holds.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the cache is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// [`load_paths`], reusing the decoded form of files whose text is unchanged since the last
+/// call with the same cache.
+///
+/// # Errors
+/// Every problem found, in every file.
+pub fn load_paths_cached(
+    paths: &[PathBuf],
+    cache: &mut LoadCache,
+) -> Result<ScenarioSet, LoadError> {
+    let (sources, problems) = read_paths(paths);
+    let order: Vec<String> = sources.iter().map(|s| s.label.clone()).collect();
+    let mut old = std::mem::take(&mut cache.entries);
+    let mut fresh = Vec::new();
+    for src in sources {
+        match old.remove(&src.label) {
+            Some(entry) if entry.0 == src.text && entry.1 == src.base_dir => {
+                cache.entries.insert(src.label.clone(), entry);
+            }
+            _ => fresh.push(src),
+        }
+    }
+    let texts: Vec<(String, String, PathBuf)> = fresh
+        .iter()
+        .map(|s| (s.label.clone(), s.text.clone(), s.base_dir.clone()))
+        .collect();
+    for ((label, text, base), d) in texts.into_iter().zip(decode_all(fresh)) {
+        cache.entries.insert(label, (text, base, d));
+    }
+    let refs: Vec<&Decoded> = order
+        .iter()
+        .filter_map(|l| cache.entries.get(l).map(|(_, _, d)| d))
+        .collect();
+    compile_decoded(&order, &refs, problems)
+}
+
 /// The position of the node a key path names, or of its deepest existing ancestor.
-pub(super) fn resolve(root: &Node, path: &KeyPath) -> Pos {
+pub(crate) fn resolve(root: &Node, path: &KeyPath) -> Pos {
     let mut node = root;
     for seg in &path.0 {
         let next = match (seg, &node.kind) {
             (Seg::Key(k), Kind::Map(entries)) => entries
                 .iter()
-                .find(|(key, _)| key.key_text() == k)
+                .find(|(key, _)| key.key_text() == &**k)
                 .map(|(_, v)| v),
             (Seg::Index(i), Kind::Seq(items)) => items.get(*i),
             _ => None,
@@ -577,5 +724,54 @@ mod tests {
             accounts: 0,
         };
         assert_eq!(s.to_string(), "3 files, 42 stubs, 1 site");
+    }
+
+    #[test]
+    fn the_cache_reuses_unchanged_files_and_still_reports_their_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.yaml");
+        let b = dir.path().join("b.yaml");
+        let stub = |name: &str, method: &str| {
+            format!(
+                "version: 1\nstubs:\n  - name: {name}\n    request: {{method: {method}}}\n    response: {{}}\n"
+            )
+        };
+        std::fs::write(&a, stub("a", "x.a")).unwrap();
+        std::fs::write(&b, stub("b", "x.b")).unwrap();
+        let paths = vec![dir.path().to_path_buf()];
+        let mut cache = LoadCache::default();
+        let set = load_paths_cached(&paths, &mut cache).unwrap();
+        assert_eq!(set.summary().stubs, 2);
+        assert_eq!(cache.len(), 2);
+        // An edit is picked up; a duplicate name across a cached and a changed file is found.
+        std::fs::write(&b, stub("a", "x.c")).unwrap();
+        let e = load_paths_cached(&paths, &mut cache).unwrap_err();
+        assert!(
+            e.problems[0]
+                .message
+                .contains("stub name \"a\" is already used"),
+            "{e}"
+        );
+        // A shape problem in a file that then stays unchanged is reported every time.
+        std::fs::write(&b, "version: 1\nstubs: 3\n").unwrap();
+        let first = load_paths_cached(&paths, &mut cache).unwrap_err();
+        let again = load_paths_cached(&paths, &mut cache).unwrap_err();
+        assert_eq!(first, again);
+        assert!(
+            again
+                .to_string()
+                .ends_with("b.yaml:2:8: stubs: expected a list, found an integer"),
+            "{again}"
+        );
+        // A deleted file leaves the cache.
+        std::fs::remove_file(&b).unwrap();
+        assert_eq!(
+            load_paths_cached(&paths, &mut cache)
+                .unwrap()
+                .summary()
+                .stubs,
+            1
+        );
+        assert_eq!(cache.len(), 1);
     }
 }

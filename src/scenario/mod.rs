@@ -1,6 +1,7 @@
 //! Scenario files: the format ([`model`]), reading it with positions ([`tree`], [`decode`]),
-//! validating and compiling it ([`compile`], [`expect`]), loading files and directories
-//! ([`load`]), and pieces of scenario text posted to the admin API ([`fragment`]).
+//! validating and compiling it ([`compile`], [`expect`]), response templates ([`template`]),
+//! loading files and directories ([`load`]), and pieces of scenario text posted to the admin
+//! API ([`fragment`]).
 
 pub mod compile;
 pub mod decode;
@@ -8,6 +9,7 @@ pub mod expect;
 pub mod fragment;
 pub mod load;
 pub mod model;
+pub mod template;
 pub mod tree;
 
 pub use compile::{CompiledResponse, CompiledStub, ScenarioSet};

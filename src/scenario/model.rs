@@ -26,6 +26,9 @@ pub struct ScenarioFile {
     /// Canned answers, tried before the emulator.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stubs: Vec<Stub>,
+    /// Injected failures ("the next 3 calls to M fail with E"), checked before the stubs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<FaultRule>,
     /// Assertions on the traffic, checked by `gigya-mock verify` and `POST /__admin/verify`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expect: Vec<Expectation>,
@@ -318,8 +321,139 @@ pub struct Stub {
     pub times: Option<u64>,
     /// What a request must look like.
     pub request: RequestPattern,
-    /// The answer.
+    /// The answer (give either `response` or `responses`).
+    #[serde(default)]
     pub response: Response,
+    /// Answers used in order, one per match; see `sequence`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub responses: Vec<Response>,
+    /// What follows the last of `responses` (default `repeat-last`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<SequenceMode>,
+    /// The stateful scenario this stub belongs to (its state starts as `Started`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario: Option<String>,
+    /// Match only while the scenario is in this state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_state: Option<String>,
+    /// Move the scenario to this state when the stub answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_state: Option<String>,
+    /// Seed for the stub's random choices (random delays, template random values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+/// What a stub with `responses` does after the last one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SequenceMode {
+    /// Keep giving the last response (default).
+    #[default]
+    RepeatLast,
+    /// Start again with the first.
+    Cycle,
+    /// Stop matching (other stubs, the emulator or the unmatched answer take over).
+    Exhaust,
+}
+
+/// A delay before answering: milliseconds, or a random distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Delay {
+    /// Always this many milliseconds.
+    Fixed(u64),
+    /// A random delay.
+    Random(RandomDelay),
+}
+
+/// A random delay distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub enum RandomDelay {
+    /// Uniform between `[min, max]` milliseconds.
+    Uniform([u64; 2]),
+    /// Log-normal: `median` milliseconds and shape `sigma` (long tail, like real latency).
+    Lognormal(LogNormalDelay),
+}
+
+/// Parameters of a log-normal delay.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LogNormalDelay {
+    /// The median delay in milliseconds.
+    pub median: u64,
+    /// The standard deviation of the underlying normal distribution (0.1 tight, 1 wide).
+    pub sigma: f64,
+}
+
+/// A transport-level failure instead of (or on top of) a normal answer.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// Reset the TCP connection (RST) without answering.
+    ConnectionReset,
+    /// Close the connection without answering.
+    Close,
+    /// Send the answer with its body cut in half (valid HTTP, invalid JSON).
+    MalformedBody,
+    /// Announce the full body length, send half of it, then close the connection.
+    TruncatedBody,
+    /// Send the body in small chunks with pauses between them.
+    #[serde(rename = "slowBody")]
+    SlowBody(SlowBody),
+}
+
+/// Parameters of a slow body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SlowBody {
+    /// Bytes per chunk (default 16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chunk_bytes: Option<u64>,
+    /// Pause between chunks in milliseconds (default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pause_ms: Option<u64>,
+}
+
+/// An injected failure: calls to matching methods fail with an error, a raw status or a
+/// transport fault, for the next `next` calls, with a probability, or always.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FaultRule {
+    /// Unique name (default `<file>#faults[<index>]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The Gigya method; `*` matches any run of characters (`accounts.*`). Default: every call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Answer with this Gigya error code (e.g. 403048 rate limit, 500001, 504002).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<u32>,
+    /// `errorMessage` of that answer (default: the catalogue's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// `errorDetails` of that answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_details: Option<String>,
+    /// Answer with this raw HTTP status (empty body) instead of an envelope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// A transport fault; alone, it applies to the answer the call would otherwise get.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Fault>,
+    /// A delay; alone, it applies to the answer the call would otherwise get.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<Delay>,
+    /// Fire for the next N matching calls only, then behave normally.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
+    /// Fire for each matching call with this probability (0 to 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probability: Option<f64>,
+    /// Seed for `probability` (and random delays), for reproducible runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 /// A request pattern. Every criterion given must hold.
@@ -475,9 +609,14 @@ pub struct Response {
     /// Raw response: the HTTP status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
-    /// Wait this many milliseconds before answering.
+    /// Wait before answering: milliseconds, `{uniform: [min, max]}` or
+    /// `{lognormal: {median, sigma}}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delay: Option<u64>,
+    pub delay: Option<Delay>,
+    /// A transport fault: `connection-reset`, `close`, `malformed-body`, `truncated-body` or
+    /// `{slowBody: {chunkBytes, pauseMs}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Fault>,
 }
 
 /// One `validationErrors` item.

@@ -32,6 +32,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+mod faults;
 pub mod proxy;
 pub mod tls;
 
@@ -169,7 +170,12 @@ impl Shared {
         role: Role,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
     where
-        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+        I: tokio::io::AsyncRead
+            + tokio::io::AsyncWrite
+            + faults::AbortSocket
+            + Unpin
+            + Send
+            + 'static,
     {
         // Boxed: intercepted CONNECT tunnels serve connections from inside a request handler,
         // which makes this future recursive.
@@ -184,12 +190,23 @@ impl Shared {
         scheme: Scheme,
         role: Role,
     ) where
-        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+        I: tokio::io::AsyncRead
+            + tokio::io::AsyncWrite
+            + faults::AbortSocket
+            + Unpin
+            + Send
+            + 'static,
     {
         let conn_shared = self.clone();
+        // Transport faults end the whole connection through this switch.
+        let (io, switch) = faults::wrap(io);
         let service = service_fn(move |req| {
             let shared = conn_shared.clone();
-            async move { Ok::<_, Infallible>(handle(shared, req, remote, scheme, role).await) }
+            let switch = switch.clone();
+            async move {
+                let resp = handle(shared, req, remote, scheme, role).await;
+                Ok::<_, Infallible>(apply_transport_fault(resp, &switch))
+            }
         });
         let conn = self
             .builder
@@ -598,8 +615,24 @@ async fn read_body(
     }
 }
 
+/// A reply whose transport fault is still to be applied; the connection's service applies it.
+#[derive(Debug, Clone)]
+struct PendingFault(Reply, crate::exchange::TransportFault);
+
+fn apply_transport_fault(mut resp: Response<Body>, switch: &faults::ConnSwitch) -> Response<Body> {
+    match resp.extensions_mut().remove::<PendingFault>() {
+        Some(PendingFault(reply, fault)) => faults::respond(reply, fault, switch),
+        None => resp,
+    }
+}
+
 /// Turns a reply into a hyper response.
-pub(crate) fn into_response(reply: Reply) -> Response<Body> {
+pub(crate) fn into_response(mut reply: Reply) -> Response<Body> {
+    if let Some(fault) = reply.fault.take() {
+        let mut resp = Response::new(full(Bytes::new()));
+        resp.extensions_mut().insert(PendingFault(reply, fault));
+        return resp;
+    }
     let mut resp = Response::new(full(reply.body));
     *resp.status_mut() = reply.status;
     let headers = resp.headers_mut();

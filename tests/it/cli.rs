@@ -293,3 +293,70 @@ fn serve_emulates_the_bundled_site_and_takes_the_timestamp_window_from_the_envir
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn serve_watch_logs_each_problem_of_an_invalid_edit_and_keeps_serving() {
+    let dir = crate::support::temp_files(&[(
+        "a.yaml",
+        "version: 1\nstubs:\n  - request: { method: a.b }\n    response: {}\n",
+    )]);
+    let mut child = Command::new(bin())
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--watch",
+            "--watch-debounce",
+            "50ms",
+        ])
+        .env("GIGYA_MOCK_SCENARIOS", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let first = BufReader::new(stdout).lines().next().unwrap().unwrap();
+    let port: u16 = first.rsplit(':').next().unwrap().parse().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let wait_for_line = |needle: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no log line containing {needle:?}"),
+            }
+        }
+    };
+    wait_for_line("watching");
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        "version: 1\nstubs:\n  - request: { method: a.b }\n    response: { delay: soon, stauts: 1 }\n",
+    )
+    .unwrap();
+    let line = wait_for_line("a.yaml:4:24: delay: expected an integer, found a string");
+    assert!(line.contains("ERROR"), "{line}");
+    wait_for_line("a.yaml:4:30: unknown key `stauts` in response; did you mean `status`?");
+    wait_for_line("reload failed with 2 problem(s); still serving the last good scenarios");
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    use std::io::{Read, Write};
+    stream
+        .write_all(b"GET /a.b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut resp = String::new();
+    stream.read_to_string(&mut resp).unwrap();
+    assert!(resp.contains("\"errorCode\":0"), "{resp}");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _ = child.wait();
+}

@@ -17,6 +17,8 @@ mod emulator_auth;
 mod emulator_http;
 mod emulator_methods;
 mod http_server;
+mod live;
+mod live_http;
 mod node_sdk;
 mod proxy_tls;
 mod remote_cli;

@@ -1,0 +1,312 @@
+//! Hot reload: watch the scenario files, and swap in the new set when they change.
+//!
+//! The watcher follows the scenario *directories* (recursively) and, for files given directly,
+//! their parent directories: editors that save by writing a temporary file and renaming it over
+//! the original replace the file's inode, which a watch on the file itself would lose. Events
+//! are coalesced into one pending reload and debounced (a save often produces several events);
+//! the whole set is then loaded and compiled on a blocking thread and swapped in only if every
+//! file is valid ([`Engine::reload_scenarios`], which keeps hit counters and scenario states of
+//! what survives). On failure the last good set keeps serving; every problem is logged as
+//! `path:line:col: message` and published in [`Engine::reload_status`] until a reload succeeds.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use notify::{Event, EventKind, RecursiveMode, Watcher as _};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::Engine;
+use crate::scenario::load::{LoadCache, load_paths_cached};
+use crate::scenario::{LoadError, Problem, Summary};
+
+/// The default quiet period before a reload.
+pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// Why watching could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WatchError {
+    /// The platform's file watcher could not be created.
+    #[error("cannot create a file watcher: {0}")]
+    Create(#[source] notify::Error),
+    /// A path could not be watched.
+    #[error("cannot watch {path}: {source}")]
+    Watch {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: notify::Error,
+    },
+}
+
+/// What to watch and how.
+#[derive(Debug, Clone)]
+pub struct WatchConfig {
+    /// The scenario files and directories, as given to the loader.
+    pub paths: Vec<PathBuf>,
+    /// Quiet period after the last change before reloading.
+    pub debounce: Duration,
+}
+
+/// Loads the scenario paths again on a blocking thread and swaps the set in if it is valid;
+/// records the outcome in the engine's reload status and logs it.
+///
+/// # Errors
+/// Every problem of the new files; the engine keeps serving its current set.
+pub async fn reload(engine: &Arc<Engine>, paths: &[PathBuf]) -> Result<Summary, LoadError> {
+    reload_cached(engine, paths, &mut LoadCache::default()).await
+}
+
+/// [`reload`], re-reading only the files whose text changed since the last call with `cache`
+/// (the whole set is still compiled, checked and swapped).
+///
+/// # Errors
+/// Every problem of the new files; the engine keeps serving its current set.
+pub async fn reload_cached(
+    engine: &Arc<Engine>,
+    paths: &[PathBuf],
+    cache: &mut LoadCache,
+) -> Result<Summary, LoadError> {
+    let started = Instant::now();
+    let (worker_engine, owned, mut worker_cache) =
+        (engine.clone(), paths.to_vec(), std::mem::take(cache));
+    let joined = tokio::task::spawn_blocking(move || {
+        let result = load_paths_cached(&owned, &mut worker_cache).map(|set| {
+            let summary = set.summary();
+            let old = worker_engine.swap_scenarios(set);
+            let took = started.elapsed();
+            // Freed here, off the request threads (unless a request still holds it).
+            drop(old);
+            (summary, took)
+        });
+        (result, worker_cache)
+    })
+    .await;
+    let loaded = match joined {
+        Ok((result, worker_cache)) => {
+            *cache = worker_cache;
+            result
+        }
+        Err(e) => Err(LoadError {
+            problems: vec![Problem {
+                file: String::new(),
+                pos: None,
+                message: format!("the reload task failed: {e}"),
+            }],
+        }),
+    };
+    let now = engine.clock().now();
+    match loaded {
+        Ok((summary, took)) => {
+            engine.reload_status().record_success(now, took);
+            tracing::info!(
+                target: "gigya_mock::reload",
+                "reloaded {summary} in {} ms",
+                took.as_millis()
+            );
+            Ok(summary)
+        }
+        Err(e) => {
+            for p in &e.problems {
+                tracing::error!(target: "gigya_mock::reload", "{p}");
+            }
+            tracing::warn!(
+                target: "gigya_mock::reload",
+                "reload failed with {} problem(s); still serving the last good scenarios",
+                e.problems.len()
+            );
+            engine
+                .reload_status()
+                .record_failure(now, e.problems.iter().map(ToString::to_string).collect());
+            Err(e)
+        }
+    }
+}
+
+/// One watched location.
+#[derive(Debug, Clone)]
+struct Target {
+    /// The directory handed to the OS watcher.
+    dir: PathBuf,
+    /// For a file given directly: its name (only events for it count).
+    file: Option<std::ffi::OsString>,
+}
+
+impl Target {
+    fn wants(&self, path: &Path) -> bool {
+        if ignored_name(path) {
+            return false;
+        }
+        match &self.file {
+            None => path.starts_with(&self.dir),
+            Some(name) => path.parent() == Some(&*self.dir) && path.file_name() == Some(name),
+        }
+    }
+}
+
+/// Editor scratch files: hidden files, backups, swap files, vim's write test.
+fn ignored_name(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    name.starts_with('.')
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name.ends_with(".tmp")
+        || name == "4913"
+}
+
+fn interesting(event: &Event, targets: &[Target]) -> bool {
+    if matches!(event.kind, EventKind::Access(_)) {
+        // Our own reads of the files produce these.
+        return false;
+    }
+    event.paths.is_empty()
+        || event
+            .paths
+            .iter()
+            .any(|p| targets.iter().any(|t| t.wants(p)))
+}
+
+/// Starts watching; reloads run on the returned task until `token` is cancelled.
+///
+/// # Errors
+/// The watcher cannot be created or a path cannot be watched.
+pub fn watch(
+    engine: Arc<Engine>,
+    config: WatchConfig,
+    token: CancellationToken,
+) -> Result<JoinHandle<()>, WatchError> {
+    let mut targets = Vec::new();
+    for p in &config.paths {
+        let abs = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        if abs.is_dir() {
+            targets.push((
+                Target {
+                    dir: abs,
+                    file: None,
+                },
+                RecursiveMode::Recursive,
+            ));
+        } else {
+            let dir = abs
+                .parent()
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            targets.push((
+                Target {
+                    dir,
+                    file: abs.file_name().map(ToOwned::to_owned),
+                },
+                RecursiveMode::NonRecursive,
+            ));
+        }
+    }
+    // One pending reload is enough: later events while it waits are coalesced into it.
+    let (tx, rx) = mpsc::channel::<()>(1);
+    let filter: Vec<Target> = targets.iter().map(|(t, _)| t.clone()).collect();
+    let mut watcher = notify::recommended_watcher(move |res: notify::Result<Event>| match res {
+        Ok(event) => {
+            if interesting(&event, &filter) {
+                let _ = tx.try_send(());
+            }
+        }
+        Err(e) => {
+            tracing::warn!(target: "gigya_mock::reload", "file watcher: {e}; reloading to be safe");
+            let _ = tx.try_send(());
+        }
+    })
+    .map_err(WatchError::Create)?;
+    let mut watched: Vec<(PathBuf, RecursiveMode)> = Vec::new();
+    for (t, mode) in &targets {
+        if watched
+            .iter()
+            .any(|(d, m)| d == &t.dir && (*m == *mode || *m == RecursiveMode::Recursive))
+        {
+            continue;
+        }
+        watcher
+            .watch(&t.dir, *mode)
+            .map_err(|source| WatchError::Watch {
+                path: t.dir.clone(),
+                source,
+            })?;
+        watched.push((t.dir.clone(), *mode));
+    }
+    engine.reload_status().set_watching(true);
+    let task = tokio::spawn(run(engine, config, rx, token, watcher));
+    Ok(task)
+}
+
+async fn run(
+    engine: Arc<Engine>,
+    config: WatchConfig,
+    mut rx: mpsc::Receiver<()>,
+    token: CancellationToken,
+    watcher: notify::RecommendedWatcher,
+) {
+    // Decode the files once up front, so the first edit already reloads only what changed.
+    let mut cache = {
+        let paths = config.paths.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut cache = LoadCache::default();
+            let _ = load_paths_cached(&paths, &mut cache);
+            cache
+        })
+        .await
+        .unwrap_or_default()
+    };
+    loop {
+        tokio::select! {
+            () = token.cancelled() => break,
+            ev = rx.recv() => if ev.is_none() { break },
+        }
+        // Wait until the files have been quiet for the debounce period.
+        loop {
+            tokio::select! {
+                () = token.cancelled() => {
+                    engine.reload_status().set_watching(false);
+                    return;
+                }
+                () = tokio::time::sleep(config.debounce) => break,
+                ev = rx.recv() => if ev.is_none() { break },
+            }
+        }
+        let _ = reload_cached(&engine, &config.paths, &mut cache).await;
+    }
+    engine.reload_status().set_watching(false);
+    drop(watcher);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scratch_files_and_reads_do_not_trigger_reloads() {
+        let dir = Target {
+            dir: PathBuf::from("/s"),
+            file: None,
+        };
+        let file = Target {
+            dir: PathBuf::from("/f"),
+            file: Some("one.yaml".into()),
+        };
+        let targets = [dir, file];
+        let ev = |kind, p: &str| Event::new(kind).add_path(PathBuf::from(p));
+        let modify = EventKind::Modify(notify::event::ModifyKind::Any);
+        assert!(interesting(&ev(modify, "/s/a.yaml"), &targets));
+        assert!(interesting(&ev(modify, "/s/new/dir"), &targets));
+        assert!(interesting(&ev(modify, "/f/one.yaml"), &targets));
+        assert!(!interesting(&ev(modify, "/f/other.yaml"), &targets));
+        assert!(!interesting(&ev(modify, "/s/.a.yaml.swp"), &targets));
+        assert!(!interesting(&ev(modify, "/s/a.yaml~"), &targets));
+        assert!(!interesting(&ev(modify, "/s/4913"), &targets));
+        assert!(!interesting(&ev(modify, "/elsewhere/a.yaml"), &targets));
+        let read = EventKind::Access(notify::event::AccessKind::Any);
+        assert!(!interesting(&ev(read, "/s/a.yaml"), &targets));
+    }
+}
