@@ -159,31 +159,21 @@ impl Params {
         body: Option<&[u8]>,
         policy: ConflictPolicy,
     ) -> Result<Self, DecodeError> {
-        let mut entries = Vec::new();
+        let query = query.map(str::as_bytes);
+        let mut merge = Merge {
+            entries: Vec::with_capacity(expected_count(query) + expected_count(body)),
+            names: None,
+            policy,
+        };
         if let Some(q) = query {
-            decode_into(q.as_bytes(), Source::Query, &mut entries)?;
+            decode_into(q, Source::Query, &mut merge)?;
         }
         if let Some(b) = body {
-            let mut body_entries = Vec::new();
-            decode_into(b, Source::Body, &mut body_entries)?;
-            for p in body_entries {
-                match entries.iter().position(|e: &Param| e.name == p.name) {
-                    None => entries.push(p),
-                    Some(i) => match policy {
-                        ConflictPolicy::BodyWins => {
-                            if let Some(slot) = entries.get_mut(i) {
-                                *slot = p;
-                            }
-                        }
-                        ConflictPolicy::QueryWins => {}
-                        ConflictPolicy::Reject => {
-                            return Err(DecodeError::Conflict { name: p.name });
-                        }
-                    },
-                }
-            }
+            decode_into(b, Source::Body, &mut merge)?;
         }
-        Ok(Self { entries })
+        Ok(Self {
+            entries: merge.entries,
+        })
     }
 
     /// Builds a parameter set from decoded pairs (tests, the library API).
@@ -282,7 +272,69 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-fn decode_into(raw: &[u8], source: Source, out: &mut Vec<Param>) -> Result<(), DecodeError> {
+/// Room for the parameters of a source: one more than its `&`s, within reason.
+fn expected_count(raw: Option<&[u8]>) -> usize {
+    raw.map_or(0, |r| r.iter().filter(|b| **b == b'&').count() + 1)
+        .min(64)
+}
+
+/// The parameters decoded so far, and how to add one.
+struct Merge {
+    entries: Vec<Param>,
+    /// Name → position, built once there are too many parameters to search one by one (so a
+    /// body of 100,000 names costs linear time, not quadratic).
+    names: Option<std::collections::HashMap<String, usize>>,
+    policy: ConflictPolicy,
+}
+
+impl Merge {
+    /// Parameters searched one by one before the name map is built.
+    const LINEAR: usize = 16;
+
+    fn position(&mut self, name: &str) -> Option<usize> {
+        if self.entries.len() <= Self::LINEAR {
+            return self.entries.iter().position(|p| p.name == name);
+        }
+        let entries = &self.entries;
+        self.names
+            .get_or_insert_with(|| {
+                entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (p.name.clone(), i))
+                    .collect()
+            })
+            .get(name)
+            .copied()
+    }
+
+    /// Adds a parameter: a name repeated within one source keeps its place and takes the last
+    /// value; a body parameter also in the query follows the conflict policy.
+    fn add(&mut self, param: Param) -> Result<(), DecodeError> {
+        let Some(i) = self.position(&param.name) else {
+            if let Some(names) = &mut self.names {
+                names.insert(param.name.clone(), self.entries.len());
+            }
+            self.entries.push(param);
+            return Ok(());
+        };
+        let Some(slot) = self.entries.get_mut(i) else {
+            return Ok(());
+        };
+        if slot.source == param.source {
+            *slot = param;
+            return Ok(());
+        }
+        match self.policy {
+            ConflictPolicy::BodyWins => *slot = param,
+            ConflictPolicy::QueryWins => {}
+            ConflictPolicy::Reject => return Err(DecodeError::Conflict { name: param.name }),
+        }
+        Ok(())
+    }
+}
+
+fn decode_into(raw: &[u8], source: Source, out: &mut Merge) -> Result<(), DecodeError> {
     let mut start = 0;
     for piece in raw.split(|b| *b == b'&') {
         let offset = start;
@@ -307,40 +359,51 @@ fn decode_into(raw: &[u8], source: Source, out: &mut Vec<Param>) -> Result<(), D
         if name.is_empty() {
             continue;
         }
-        match out.iter_mut().find(|p| p.name == name) {
-            // A repeated name within one source: the last occurrence wins.
-            Some(existing) => *existing = Param::new(name, value, source),
-            None => out.push(Param::new(name, value, source)),
-        }
+        out.add(Param::new(name, value, source))?;
     }
     Ok(())
 }
 
+fn is_escape(b: u8) -> bool {
+    b == b'%' || b == b'+'
+}
+
 fn percent_decode(input: &[u8], source: Source, base: usize) -> Result<Vec<u8>, DecodeError> {
+    // Names and most values have nothing to decode; the rest is copied run by run.
+    let Some(first) = input.iter().position(|b| is_escape(*b)) else {
+        return Ok(input.to_vec());
+    };
     let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
+    out.extend_from_slice(input.get(..first).unwrap_or_default());
+    let mut i = first;
     while let Some(&b) = input.get(i) {
         match b {
-            b'+' => out.push(b' '),
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
             b'%' => {
                 let hi = input.get(i + 1).and_then(|c| hex_val(*c));
                 let lo = input.get(i + 2).and_then(|c| hex_val(*c));
-                match (hi, lo) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 2;
-                    }
-                    _ => {
-                        return Err(DecodeError::BadPercent {
-                            location: source,
-                            offset: base + i,
-                        });
-                    }
-                }
+                let (Some(h), Some(l)) = (hi, lo) else {
+                    return Err(DecodeError::BadPercent {
+                        location: source,
+                        offset: base + i,
+                    });
+                };
+                out.push(h << 4 | l);
+                i += 3;
             }
-            _ => out.push(b),
+            _ => {
+                let rest = input.get(i..).unwrap_or_default();
+                let run = rest
+                    .iter()
+                    .position(|b| is_escape(*b))
+                    .unwrap_or(rest.len());
+                out.extend_from_slice(rest.get(..run).unwrap_or_default());
+                i += run;
+            }
         }
-        i += 1;
     }
     Ok(out)
 }
@@ -394,6 +457,47 @@ mod tests {
         assert_eq!(p.value("UID"), Some("q"));
         let e = Params::decode(Some("UID=q"), Some(b"UID=b"), ConflictPolicy::Reject).unwrap_err();
         assert_eq!(e, DecodeError::Conflict { name: "UID".into() });
+    }
+
+    #[test]
+    fn many_parameters_keep_first_place_and_last_value() {
+        // Past sixteen names the merge switches from a scan to a name map; the rules stay.
+        let query: Vec<String> = (0..40).map(|i| format!("q{i}=query")).collect();
+        let mut body: Vec<String> = (0..5000).map(|i| format!("p{i}={i}")).collect();
+        body.push("p7=again".into());
+        body.push("q3=body".into());
+        body.push("p4999=last".into());
+        let (query, body) = (query.join("&"), body.join("&"));
+        let p = decode(Some(&query), Some(&body)).unwrap();
+        assert_eq!(p.len(), 5040);
+        assert_eq!(p.value("p7"), Some("again"));
+        assert_eq!(p.value("p4999"), Some("last"));
+        assert_eq!(p.value("q3"), Some("body"));
+        assert_eq!(p.get("q3").unwrap().source(), Source::Body);
+        let names: Vec<&str> = p.iter().map(Param::name).take(42).collect();
+        assert_eq!(names[3], "q3");
+        assert_eq!(names[40..], ["p0", "p1"]);
+        let kept = Params::decode(
+            Some(&query),
+            Some(body.as_bytes()),
+            ConflictPolicy::QueryWins,
+        );
+        assert_eq!(kept.unwrap().value("q3"), Some("query"));
+        let e = Params::decode(Some(&query), Some(body.as_bytes()), ConflictPolicy::Reject);
+        assert_eq!(e.unwrap_err(), DecodeError::Conflict { name: "q3".into() });
+    }
+
+    #[test]
+    fn escapes_between_plain_runs_decode() {
+        let p = decode(
+            None,
+            Some("a=x%7B%22k%22%3A1%7D+y&b=%41&c=plain&d=%e2%82%ac+"),
+        )
+        .unwrap();
+        assert_eq!(p.value("a"), Some("x{\"k\":1} y"));
+        assert_eq!(p.value("b"), Some("A"));
+        assert_eq!(p.value("c"), Some("plain"));
+        assert_eq!(p.value("d"), Some("€ "));
     }
 
     #[test]
