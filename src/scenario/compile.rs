@@ -256,14 +256,15 @@ impl ScenarioSet {
 ///
 /// # Errors
 /// All semantic problems found.
-pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
+pub fn compile(mut inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
     let mut c = Compiler::default();
-    let mut stubs: Vec<(i32, usize, CompiledStub)> = Vec::new();
+    let mut stubs: Vec<CompiledStub> =
+        Vec::with_capacity(inputs.iter().map(|i| i.file.stubs.len()).sum());
     let mut sites: Vec<Site> = Vec::new();
     let mut accounts: Vec<(usize, usize, Account)> = Vec::new();
     let files = inputs.len();
     let mut names = std::collections::HashSet::new();
-    for (input_idx, input) in inputs.iter().enumerate() {
+    for (input_idx, input) in inputs.iter_mut().enumerate() {
         c.input = input_idx;
         let root = KeyPath::default();
         for (i, site) in input.file.sites.iter().enumerate() {
@@ -280,9 +281,13 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
         for (i, account) in input.file.accounts.iter().enumerate() {
             accounts.push((input_idx, i, account.clone()));
         }
-        for (i, stub) in input.file.stubs.iter().enumerate() {
+        // Each stub moves into its compiled form (as its `source`) instead of being copied.
+        for (i, stub) in std::mem::take(&mut input.file.stubs)
+            .into_iter()
+            .enumerate()
+        {
             let at = root.key("stubs").index(i);
-            let name = stub_name(stub, input, i);
+            let name = stub_name(&stub, input, i);
             if !names.insert(name.clone()) {
                 c.problem(
                     &at.key("name"),
@@ -292,7 +297,7 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
                 );
             }
             if let Some(compiled) = c.stub(stub, &at, input, name) {
-                stubs.push((compiled.priority, stubs.len(), compiled));
+                stubs.push(compiled);
             }
         }
     }
@@ -300,8 +305,7 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
     if !c.problems.is_empty() {
         return Err(c.problems);
     }
-    stubs.sort_by_key(|(priority, order, _)| (*priority, *order));
-    let stubs: Vec<CompiledStub> = stubs.into_iter().map(|(.., s)| s).collect();
+    order_by_priority(&mut stubs);
     let keys: Vec<IndexKey> = stubs.iter().map(|s| index_key(&s.matcher)).collect();
     Ok(ScenarioSet {
         index: StubIndex::build(&keys),
@@ -310,6 +314,36 @@ pub fn compile(inputs: Vec<Input>) -> Result<ScenarioSet, Vec<CompileProblem>> {
         accounts,
         files,
     })
+}
+
+/// Puts stubs in the order they are tried: priority, then declaration order. A compiled stub
+/// is a few kilobytes, so the order is worked out on indices and applied by swapping in place
+/// (a stable sort of the stubs themselves would copy them all, twice, into a scratch buffer).
+fn order_by_priority(stubs: &mut [CompiledStub]) {
+    if stubs.is_sorted_by_key(|s| s.priority) {
+        return;
+    }
+    let mut order: Vec<usize> = (0..stubs.len()).collect();
+    order.sort_by_key(|&i| stubs.get(i).map(|s| s.priority));
+    // `order[k]` is the stub that belongs at `k`; follow each cycle once.
+    let mut placed = vec![false; stubs.len()];
+    for start in 0..order.len() {
+        if placed.get(start).copied().unwrap_or(true) {
+            continue;
+        }
+        let mut k = start;
+        loop {
+            if let Some(p) = placed.get_mut(k) {
+                *p = true;
+            }
+            let from = order.get(k).copied().unwrap_or(start);
+            if from == start {
+                break;
+            }
+            stubs.swap(k, from);
+            k = from;
+        }
+    }
 }
 
 /// A stub's name: as written, or `<file>#<index>`.
@@ -469,7 +503,7 @@ impl Compiler {
 
     fn stub(
         &mut self,
-        stub: &Stub,
+        stub: Stub,
         at: &KeyPath,
         input: &Input,
         name: String,
@@ -501,7 +535,7 @@ impl Compiler {
             hits: AtomicU64::new(0),
             matcher: matcher?,
             response: response?,
-            source: stub.clone(),
+            source: stub,
             origin: input.label.clone(),
         })
     }
@@ -971,5 +1005,33 @@ fn content_type_for(file: &str) -> &'static str {
         "txt" => "text/plain; charset=utf-8",
         "js" => "text/javascript; charset=utf-8",
         _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stubs_are_ordered_by_priority_then_declaration() {
+        let priorities = [5, 1, 9, 5, 1, 3, 9, 0, 5, 2, 2, 7];
+        let mut stubs = String::from("version: 1\nstubs:\n");
+        for (i, p) in priorities.iter().enumerate() {
+            stubs.push_str(&format!(
+                "  - {{name: s{i}, priority: {p}, request: {{method: a.b}}, response: {{}}}}\n"
+            ));
+        }
+        let set = crate::scenario::load_sources(vec![crate::scenario::load::Source {
+            label: "p.yaml".into(),
+            base_dir: PathBuf::new(),
+            format: crate::scenario::load::Format::Yaml,
+            text: stubs,
+        }])
+        .unwrap();
+        let mut expected: Vec<(i32, usize)> = priorities.iter().copied().zip(0..).collect();
+        expected.sort();
+        let expected: Vec<String> = expected.iter().map(|(_, i)| format!("s{i}")).collect();
+        let names: Vec<&str> = set.stubs().iter().map(|s| &*s.name).collect();
+        assert_eq!(names, expected);
     }
 }
