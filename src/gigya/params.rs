@@ -81,8 +81,10 @@ pub enum DecodeError {
 /// One decoded parameter.
 #[derive(Debug)]
 pub struct Param {
-    name: String,
-    value: String,
+    /// Name and value in one buffer (one allocation per parameter): the name is the first
+    /// `name_len` bytes.
+    text: String,
+    name_len: usize,
     source: Source,
     json: OnceLock<Option<serde_json::Value>>,
 }
@@ -90,8 +92,8 @@ pub struct Param {
 impl Clone for Param {
     fn clone(&self) -> Self {
         Self {
-            name: self.name.clone(),
-            value: self.value.clone(),
+            text: self.text.clone(),
+            name_len: self.name_len,
             source: self.source,
             json: OnceLock::new(),
         }
@@ -102,9 +104,12 @@ impl Param {
     /// A parameter from already-decoded text.
     #[must_use]
     pub fn new(name: impl Into<String>, value: impl Into<String>, source: Source) -> Self {
+        let mut text: String = name.into();
+        let name_len = text.len();
+        text.push_str(&value.into());
         Self {
-            name: name.into(),
-            value: value.into(),
+            text,
+            name_len,
             source,
             json: OnceLock::new(),
         }
@@ -113,13 +118,13 @@ impl Param {
     /// The name exactly as received.
     #[must_use]
     pub fn name(&self) -> &str {
-        &self.name
+        self.text.get(..self.name_len).unwrap_or_default()
     }
 
     /// The decoded value.
     #[must_use]
     pub fn value(&self) -> &str {
-        &self.value
+        self.text.get(self.name_len..).unwrap_or_default()
     }
 
     /// Where it came from.
@@ -138,7 +143,7 @@ impl Param {
     #[must_use]
     pub fn json(&self) -> Option<&serde_json::Value> {
         self.json
-            .get_or_init(|| serde_json::from_str(&self.value).ok())
+            .get_or_init(|| serde_json::from_str(self.value()).ok())
             .as_ref()
     }
 }
@@ -195,10 +200,10 @@ impl Params {
     /// Looks a parameter up: an exact-case match first, then a case-insensitive one.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&Param> {
-        self.entries.iter().find(|p| p.name == name).or_else(|| {
+        self.entries.iter().find(|p| p.name() == name).or_else(|| {
             self.entries
                 .iter()
-                .find(|p| p.name.eq_ignore_ascii_case(name))
+                .find(|p| p.name().eq_ignore_ascii_case(name))
         })
     }
 
@@ -246,15 +251,15 @@ impl Params {
     #[must_use]
     pub fn invalid_json_param(&self) -> Option<(&str, String)> {
         self.entries.iter().find_map(|p| {
-            let is_json_param = JSON_PARAMS.iter().any(|n| n.eq_ignore_ascii_case(&p.name));
-            if !is_json_param || p.value.trim().is_empty() || p.json().is_some() {
+            let is_json_param = JSON_PARAMS.iter().any(|n| n.eq_ignore_ascii_case(p.name()));
+            if !is_json_param || p.value().trim().is_empty() || p.json().is_some() {
                 return None;
             }
-            let err = serde_json::from_str::<serde::de::IgnoredAny>(&p.value)
+            let err = serde_json::from_str::<serde::de::IgnoredAny>(p.value())
                 .err()
                 .map(|e| e.to_string())
                 .unwrap_or_default();
-            Some((p.name.as_str(), err))
+            Some((p.name(), err))
         })
     }
 }
@@ -293,7 +298,7 @@ impl Merge {
 
     fn position(&mut self, name: &str) -> Option<usize> {
         if self.entries.len() <= Self::LINEAR {
-            return self.entries.iter().position(|p| p.name == name);
+            return self.entries.iter().position(|p| p.name() == name);
         }
         let entries = &self.entries;
         self.names
@@ -301,7 +306,7 @@ impl Merge {
                 entries
                     .iter()
                     .enumerate()
-                    .map(|(i, p)| (p.name.clone(), i))
+                    .map(|(i, p)| (p.name().to_owned(), i))
                     .collect()
             })
             .get(name)
@@ -311,9 +316,9 @@ impl Merge {
     /// Adds a parameter: a name repeated within one source keeps its place and takes the last
     /// value; a body parameter also in the query follows the conflict policy.
     fn add(&mut self, param: Param) -> Result<(), DecodeError> {
-        let Some(i) = self.position(&param.name) else {
+        let Some(i) = self.position(param.name()) else {
             if let Some(names) = &mut self.names {
-                names.insert(param.name.clone(), self.entries.len());
+                names.insert(param.name().to_owned(), self.entries.len());
             }
             self.entries.push(param);
             return Ok(());
@@ -328,7 +333,11 @@ impl Merge {
         match self.policy {
             ConflictPolicy::BodyWins => *slot = param,
             ConflictPolicy::QueryWins => {}
-            ConflictPolicy::Reject => return Err(DecodeError::Conflict { name: param.name }),
+            ConflictPolicy::Reject => {
+                return Err(DecodeError::Conflict {
+                    name: param.name().to_owned(),
+                });
+            }
         }
         Ok(())
     }
@@ -342,70 +351,79 @@ fn decode_into(raw: &[u8], source: Source, out: &mut Merge) -> Result<(), Decode
         if piece.is_empty() {
             continue;
         }
-        let (name, value, value_offset) = match piece.iter().position(|b| *b == b'=') {
-            Some(eq) => (&piece[..eq], &piece[eq + 1..], offset + eq + 1),
-            None => (piece, &piece[piece.len()..], offset + piece.len()),
+        let (bytes, name_len) = decode_piece(piece, source, offset)?;
+        let bad_utf8 = |bytes: &[u8]| DecodeError::InvalidUtf8 {
+            location: source,
+            name: String::from_utf8_lossy(bytes.get(..name_len).unwrap_or_default()).into_owned(),
         };
-        let name_bytes = percent_decode(name, source, offset)?;
-        let value_bytes = percent_decode(value, source, value_offset)?;
-        let name = String::from_utf8(name_bytes).map_err(|e| DecodeError::InvalidUtf8 {
-            location: source,
-            name: String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        })?;
-        let value = String::from_utf8(value_bytes).map_err(|_| DecodeError::InvalidUtf8 {
-            location: source,
-            name: name.clone(),
-        })?;
-        if name.is_empty() {
+        let text = String::from_utf8(bytes).map_err(|e| bad_utf8(e.as_bytes()))?;
+        // Name and value must each be UTF-8 on their own, not only together.
+        if !text.is_char_boundary(name_len) {
+            return Err(bad_utf8(text.as_bytes()));
+        }
+        if name_len == 0 {
             continue;
         }
-        out.add(Param::new(name, value, source))?;
+        out.add(Param {
+            text,
+            name_len,
+            source,
+            json: OnceLock::new(),
+        })?;
     }
     Ok(())
 }
 
-fn is_escape(b: u8) -> bool {
-    b == b'%' || b == b'+'
-}
-
-fn percent_decode(input: &[u8], source: Source, base: usize) -> Result<Vec<u8>, DecodeError> {
-    // Names and most values have nothing to decode; the rest is copied run by run.
-    let Some(first) = input.iter().position(|b| is_escape(*b)) else {
-        return Ok(input.to_vec());
-    };
-    let mut out = Vec::with_capacity(input.len());
-    out.extend_from_slice(input.get(..first).unwrap_or_default());
-    let mut i = first;
-    while let Some(&b) = input.get(i) {
-        match b {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' => {
-                let hi = input.get(i + 1).and_then(|c| hex_val(*c));
-                let lo = input.get(i + 2).and_then(|c| hex_val(*c));
+/// Percent-decodes one `name=value` piece in a single pass into one buffer; returns it with
+/// the length of the decoded name. `offset` is the piece's position in its source. Runs of
+/// plain bytes are copied whole; only `%`, `+` and the first `=` are looked at one by one.
+fn decode_piece(
+    piece: &[u8],
+    source: Source,
+    offset: usize,
+) -> Result<(Vec<u8>, usize), DecodeError> {
+    let mut out = Vec::with_capacity(piece.len());
+    let mut name_len = None;
+    let mut i = 0;
+    loop {
+        let rest = piece.get(i..).unwrap_or_default();
+        let run = rest
+            .iter()
+            .position(|b| matches!(b, b'%' | b'+' | b'='))
+            .unwrap_or(rest.len());
+        out.extend_from_slice(rest.get(..run).unwrap_or_default());
+        i += run;
+        match piece.get(i) {
+            None => break,
+            Some(b'%') => {
+                let hi = piece.get(i + 1).and_then(|c| hex_val(*c));
+                let lo = piece.get(i + 2).and_then(|c| hex_val(*c));
                 let (Some(h), Some(l)) = (hi, lo) else {
                     return Err(DecodeError::BadPercent {
                         location: source,
-                        offset: base + i,
+                        offset: offset + i,
                     });
                 };
                 out.push(h << 4 | l);
                 i += 3;
             }
-            _ => {
-                let rest = input.get(i..).unwrap_or_default();
-                let run = rest
-                    .iter()
-                    .position(|b| is_escape(*b))
-                    .unwrap_or(rest.len());
-                out.extend_from_slice(rest.get(..run).unwrap_or_default());
-                i += run;
+            Some(b'+') => {
+                out.push(b' ');
+                i += 1;
+            }
+            Some(_) => {
+                // `=`: the first one ends the name, later ones are part of the value.
+                if name_len.is_none() {
+                    name_len = Some(out.len());
+                } else {
+                    out.push(b'=');
+                }
+                i += 1;
             }
         }
     }
-    Ok(out)
+    let name_len = name_len.unwrap_or(out.len());
+    Ok((out, name_len))
 }
 
 fn hex_val(c: u8) -> Option<u8> {
