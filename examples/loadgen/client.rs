@@ -34,6 +34,8 @@ pub struct Plan {
 pub struct Report {
     /// Correct answers counted.
     pub ok: u64,
+    /// Correct answers received, warm-up included (to relate to the server's CPU time).
+    pub answered: u64,
     /// Wrong answers, failed connections and unparseable answers.
     pub errors: u64,
     /// Latency of the counted answers, in microseconds.
@@ -89,6 +91,7 @@ pub async fn run(plan: Plan, requests: Requests) -> anyhow::Result<Report> {
         .collect();
     let mut report = Report {
         ok: 0,
+        answered: 0,
         errors: 0,
         latency: histogram()?,
         elapsed: Duration::ZERO,
@@ -97,6 +100,7 @@ pub async fn run(plan: Plan, requests: Requests) -> anyhow::Result<Report> {
     for task in tasks {
         let part = task.await??;
         report.ok += part.ok;
+        report.answered += part.answered;
         report.errors += part.errors;
         report.latency.add(&part.latency)?;
         if report.first_error.is_none() {
@@ -120,6 +124,7 @@ fn histogram() -> anyhow::Result<Histogram<u64>> {
 async fn connection(id: usize, shared: Arc<Shared>) -> anyhow::Result<Report> {
     let mut report = Report {
         ok: 0,
+        answered: 0,
         errors: 0,
         latency: histogram()?,
         elapsed: Duration::ZERO,
@@ -159,6 +164,7 @@ async fn connection(id: usize, shared: Arc<Shared>) -> anyhow::Result<Report> {
                 let done = Instant::now();
                 match check(&answer, &req.expect) {
                     Ok(()) => {
+                        report.answered += 1;
                         let counted = shared.plan.total.is_some()
                             || (sent >= shared.measure_from && done <= shared.until);
                         if counted {

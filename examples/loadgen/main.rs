@@ -130,8 +130,9 @@ async fn execute(command: Command) -> anyhow::Result<ExitCode> {
             };
             let report = client::run(plan, Requests::for_workload(workload, &host)?).await?;
             println!(
-                "result ok={} errors={} seconds={:.2} rps={:.0} p50_ms={:.3} p99_ms={:.3} max_ms={:.3}",
+                "result ok={} answered={} errors={} seconds={:.2} rps={:.0} p50_ms={:.3} p99_ms={:.3} max_ms={:.3}",
                 report.ok,
+                report.answered,
                 report.errors,
                 report.elapsed.as_secs_f64(),
                 report.rps(),
