@@ -606,6 +606,9 @@ impl Engine {
         };
         let body = env.render(&ctx.format);
         let content_type = match ctx.format {
+            Format::Json if self.config.json_content_type == JSON_CONTENT_TYPE => {
+                HeaderValue::from_static(JSON_CONTENT_TYPE)
+            }
             Format::Json => HeaderValue::from_str(&self.config.json_content_type)
                 .unwrap_or(HeaderValue::from_static(JSON_CONTENT_TYPE)),
             Format::Jsonp(_) => HeaderValue::from_static(JSONP_CONTENT_TYPE),
@@ -617,7 +620,7 @@ impl Engine {
         };
         let mut headers = Vec::with_capacity(4 + spec.headers.len());
         headers.push((http::header::CONTENT_TYPE, content_type));
-        if let Ok(d) = HeaderValue::from_str(&envelope::format_http_date(now)) {
+        if let Some(d) = envelope::http_date_header(now) {
             headers.push((http::header::DATE, d));
         }
         if self.config.x_callid {

@@ -224,8 +224,12 @@ fn is_form_body(headers: &HeaderMap) -> bool {
         // SDKs that build the body by hand sometimes omit the content type.
         None => true,
         Some(ct) => {
-            let ct = ct.trim().to_ascii_lowercase();
-            ct.starts_with("application/x-www-form-urlencoded") || ct.starts_with("text/plain")
+            let ct = ct.trim_start().as_bytes();
+            let starts = |prefix: &str| {
+                ct.get(..prefix.len())
+                    .is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+            };
+            starts("application/x-www-form-urlencoded") || starts("text/plain")
         }
     }
 }

@@ -103,7 +103,7 @@ impl GigyaStub {
     /// A stub for a Gigya method (`accounts.setAccountInfo`).
     pub fn method(name: &str) -> Self {
         Self::from_request(RequestPattern {
-            method: Some(eq(name)),
+            method: Some(Box::new(eq(name))),
             ..RequestPattern::default()
         })
     }
@@ -111,7 +111,7 @@ impl GigyaStub {
     /// A stub for Gigya methods whose name matches a regular expression.
     pub fn method_matching(regex: &str) -> Self {
         Self::from_request(RequestPattern {
-            method: Some(matches(regex)),
+            method: Some(Box::new(matches(regex))),
             ..RequestPattern::default()
         })
     }
@@ -119,7 +119,7 @@ impl GigyaStub {
     /// A raw stub for an HTTP path (`/health`).
     pub fn path(path: &str) -> Self {
         Self::from_request(RequestPattern {
-            path: Some(eq(path)),
+            path: Some(Box::new(eq(path))),
             ..RequestPattern::default()
         })
     }
@@ -192,7 +192,7 @@ impl GigyaStub {
 
     /// Requires the `apiKey` parameter.
     pub fn api_key(mut self, matcher: impl Into<ValueMatch>) -> Self {
-        self.stub.request.api_key = Some(matcher.into());
+        self.stub.request.api_key = Some(Box::new(matcher.into()));
         self
     }
 
@@ -213,7 +213,7 @@ impl GigyaStub {
 
     /// Raw stubs: requires the body to satisfy a matcher.
     pub fn body(mut self, matcher: impl Into<ValueMatch>) -> Self {
-        self.stub.request.body = Some(matcher.into());
+        self.stub.request.body = Some(Box::new(matcher.into()));
         self
     }
 

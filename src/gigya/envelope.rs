@@ -114,21 +114,109 @@ impl CallIds {
                 Err(_) => (fastrand::u64(..), fastrand::u64(..)),
             },
         };
-        format!("{a:016x}{b:016x}")
+        let mut id = String::with_capacity(32);
+        push_hex(&mut id, a);
+        push_hex(&mut id, b);
+        id
+    }
+}
+
+/// Appends `n` as 16 lowercase hex digits.
+fn push_hex(out: &mut String, n: u64) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for shift in (0..16).rev() {
+        out.push(char::from(HEX[((n >> (shift * 4)) & 0xf) as usize]));
     }
 }
 
 /// Formats `time` the way Gigya does: UTC, ISO-8601, milliseconds, `Z`.
 #[must_use]
 pub fn format_time(t: SystemTime) -> String {
-    let dt: chrono::DateTime<chrono::Utc> = t.into();
-    dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    let mut out = String::with_capacity(24);
+    push_time(&mut out, t);
+    out
+}
+
+/// Appends `time` as [`format_time`] writes it. Every answer carries one, so the common case
+/// (1970 to 9999) is written digit by digit; chrono handles the rest.
+fn push_time(out: &mut String, t: SystemTime) {
+    const SECS_PER_DAY: u64 = 86_400;
+    let since_epoch = t.duration_since(SystemTime::UNIX_EPOCH).ok();
+    let Some(d) = since_epoch.filter(|d| d.as_secs() < 253_402_300_800) else {
+        let dt: chrono::DateTime<chrono::Utc> = t.into();
+        out.push_str(&dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+        return;
+    };
+    let (secs, ms) = (d.as_secs(), d.subsec_millis());
+    let (year, month, day) = civil_from_days(secs / SECS_PER_DAY);
+    let of_day = secs % SECS_PER_DAY;
+    push_digits(out, u64::from(year), 4);
+    out.push('-');
+    push_digits(out, u64::from(month), 2);
+    out.push('-');
+    push_digits(out, u64::from(day), 2);
+    out.push('T');
+    push_digits(out, of_day / 3600, 2);
+    out.push(':');
+    push_digits(out, of_day / 60 % 60, 2);
+    out.push(':');
+    push_digits(out, of_day % 60, 2);
+    out.push('.');
+    push_digits(out, u64::from(ms), 3);
+    out.push('Z');
+}
+
+/// Appends the last `width` decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u64, width: u32) {
+    for i in (0..width).rev() {
+        let digit = (n / 10u64.pow(i)) % 10;
+        out.push(char::from(b'0' + digit as u8));
+    }
+}
+
+/// Year, month and day of a day count since 1970-01-01 (proleptic Gregorian calendar; the
+/// "days from civil" inverse of Howard Hinnant's date algorithms).
+fn civil_from_days(days: u64) -> (u32, u32, u32) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    (year as u32, month as u32, day as u32)
 }
 
 /// Formats an RFC 1123 `Date` header value.
 #[must_use]
 pub fn format_http_date(t: SystemTime) -> String {
     httpdate::fmt_http_date(t)
+}
+
+/// The `Date` header for `t`. It only changes once a second, so each thread keeps the last
+/// one it made.
+#[must_use]
+pub fn http_date_header(t: SystemTime) -> Option<http::HeaderValue> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(SystemTime, http::HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let second = t.duration_since(SystemTime::UNIX_EPOCH).map_or(t, |d| {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(d.as_secs())
+    });
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((at, value)) = last.as_ref() {
+            if *at == second {
+                return Some(value.clone());
+            }
+        }
+        let value = http::HeaderValue::from_str(&format_http_date(t)).ok()?;
+        *last = Some((second, value.clone()));
+        Some(value)
+    })
 }
 
 /// How the body is wrapped.
@@ -177,7 +265,7 @@ impl Envelope<'_> {
             push_json_str(&mut out, ctx);
         }
         out.push_str(",\"errorCode\":");
-        out.push_str(&self.info.code.to_string());
+        push_number(&mut out, u64::from(self.info.code));
         if self.info.code != 0 {
             if let Some(details) = self.details {
                 out.push_str(",\"errorDetails\":");
@@ -191,14 +279,14 @@ impl Envelope<'_> {
             out.push_str(v);
         }
         out.push_str(",\"apiVersion\":2,\"statusCode\":");
-        out.push_str(&self.info.status_code.to_string());
+        push_number(&mut out, u64::from(self.info.status_code));
         out.push_str(",\"statusReason\":");
         push_json_str(
             &mut out,
             self.status_reason.unwrap_or(self.info.status_reason),
         );
         out.push_str(",\"time\":\"");
-        out.push_str(&format_time(self.time));
+        push_time(&mut out, self.time);
         out.push('"');
         if let Some(fields) = self.fields.filter(|f| !f.is_empty()) {
             out.push(',');
@@ -232,10 +320,29 @@ pub const JSONP_CONTENT_TYPE: &str = "text/javascript; charset=utf-8";
 /// The default content type of JSON answers.
 pub const JSON_CONTENT_TYPE: &str = "application/json;charset=utf-8";
 
+/// Appends a number in decimal.
+fn push_number(out: &mut String, n: u64) {
+    let mut digits = 1;
+    while digits < 20 && n >= 10u64.pow(digits) {
+        digits += 1;
+    }
+    push_digits(out, n, digits);
+}
+
 /// Appends `s` as a JSON string literal.
 pub fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
+    let mut rest = s;
+    // Copy the runs that need no escaping in one go.
+    while let Some(i) = rest
+        .bytes()
+        .position(|b| b == b'"' || b == b'\\' || b < 0x20)
+    {
+        out.push_str(rest.get(..i).unwrap_or_default());
+        rest = rest.get(i..).unwrap_or_default();
+        let mut chars = rest.chars();
+        let Some(c) = chars.next() else { break };
+        rest = chars.as_str();
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
@@ -248,6 +355,7 @@ pub fn push_json_str(out: &mut String, s: &str) {
             c => out.push(c),
         }
     }
+    out.push_str(rest);
     out.push('"');
 }
 
@@ -319,6 +427,47 @@ mod tests {
     }
 
     #[test]
+    fn time_is_written_like_chrono_writes_it() {
+        let chrono_time = |t: SystemTime| {
+            let dt: chrono::DateTime<chrono::Utc> = t.into();
+            dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        };
+        let mut rng = fastrand::Rng::with_seed(11);
+        let leap_days = [
+            951_782_400_000,
+            951_868_799_999,
+            4_107_542_399_999,
+            253_402_300_799_999,
+        ];
+        let samples = (0..20_000)
+            .map(|_| rng.u64(..253_402_300_800_000))
+            .chain([0, 1, 999, 86_399_999, 1_700_000_000_123])
+            .chain(leap_days);
+        for ms in samples {
+            let t = SystemTime::UNIX_EPOCH + Duration::from_millis(ms);
+            assert_eq!(format_time(t), chrono_time(t), "{ms} ms");
+        }
+        let before_1970 = SystemTime::UNIX_EPOCH - Duration::from_millis(1500);
+        assert_eq!(format_time(before_1970), "1969-12-31T23:59:58.500Z");
+    }
+
+    #[test]
+    fn codes_and_dates_render_as_text() {
+        let mut out = String::new();
+        for n in [0, 7, 10, 200, 403_007, u64::from(u32::MAX)] {
+            out.clear();
+            push_number(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+        let t = SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_999);
+        let date = http_date_header(t).unwrap();
+        assert_eq!(date, "Tue, 14 Nov 2023 22:13:20 GMT");
+        // The cached value is only reused within the same second.
+        let next = http_date_header(t + Duration::from_millis(1)).unwrap();
+        assert_eq!(next, "Tue, 14 Nov 2023 22:13:21 GMT");
+    }
+
+    #[test]
     fn jsonp_wraps_the_body() {
         let body = env(0).render(&Format::Jsonp("gigya.cb".into()));
         assert!(body.starts_with("gigya.cb({\"callId\""));
@@ -331,6 +480,9 @@ mod tests {
         let mut s = String::new();
         push_json_str(&mut s, "a\u{1}\n\"\\");
         assert_eq!(s, r#""a\u0001\n\"\\""#);
+        s.clear();
+        push_json_str(&mut s, "Zoë \"x\"\tend");
+        assert_eq!(s, r#""Zoë \"x\"\tend""#);
     }
 
     #[test]

@@ -81,8 +81,10 @@ pub enum DecodeError {
 /// One decoded parameter.
 #[derive(Debug)]
 pub struct Param {
-    name: String,
-    value: String,
+    /// Name and value in one buffer (one allocation per parameter): the name is the first
+    /// `name_len` bytes.
+    text: String,
+    name_len: usize,
     source: Source,
     json: OnceLock<Option<serde_json::Value>>,
 }
@@ -90,8 +92,8 @@ pub struct Param {
 impl Clone for Param {
     fn clone(&self) -> Self {
         Self {
-            name: self.name.clone(),
-            value: self.value.clone(),
+            text: self.text.clone(),
+            name_len: self.name_len,
             source: self.source,
             json: OnceLock::new(),
         }
@@ -102,9 +104,12 @@ impl Param {
     /// A parameter from already-decoded text.
     #[must_use]
     pub fn new(name: impl Into<String>, value: impl Into<String>, source: Source) -> Self {
+        let mut text: String = name.into();
+        let name_len = text.len();
+        text.push_str(&value.into());
         Self {
-            name: name.into(),
-            value: value.into(),
+            text,
+            name_len,
             source,
             json: OnceLock::new(),
         }
@@ -113,13 +118,13 @@ impl Param {
     /// The name exactly as received.
     #[must_use]
     pub fn name(&self) -> &str {
-        &self.name
+        self.text.get(..self.name_len).unwrap_or_default()
     }
 
     /// The decoded value.
     #[must_use]
     pub fn value(&self) -> &str {
-        &self.value
+        self.text.get(self.name_len..).unwrap_or_default()
     }
 
     /// Where it came from.
@@ -138,7 +143,7 @@ impl Param {
     #[must_use]
     pub fn json(&self) -> Option<&serde_json::Value> {
         self.json
-            .get_or_init(|| serde_json::from_str(&self.value).ok())
+            .get_or_init(|| serde_json::from_str(self.value()).ok())
             .as_ref()
     }
 }
@@ -159,31 +164,21 @@ impl Params {
         body: Option<&[u8]>,
         policy: ConflictPolicy,
     ) -> Result<Self, DecodeError> {
-        let mut entries = Vec::new();
+        let query = query.map(str::as_bytes);
+        let mut merge = Merge {
+            entries: Vec::with_capacity(expected_count(query) + expected_count(body)),
+            names: None,
+            policy,
+        };
         if let Some(q) = query {
-            decode_into(q.as_bytes(), Source::Query, &mut entries)?;
+            decode_into(q, Source::Query, &mut merge)?;
         }
         if let Some(b) = body {
-            let mut body_entries = Vec::new();
-            decode_into(b, Source::Body, &mut body_entries)?;
-            for p in body_entries {
-                match entries.iter().position(|e: &Param| e.name == p.name) {
-                    None => entries.push(p),
-                    Some(i) => match policy {
-                        ConflictPolicy::BodyWins => {
-                            if let Some(slot) = entries.get_mut(i) {
-                                *slot = p;
-                            }
-                        }
-                        ConflictPolicy::QueryWins => {}
-                        ConflictPolicy::Reject => {
-                            return Err(DecodeError::Conflict { name: p.name });
-                        }
-                    },
-                }
-            }
+            decode_into(b, Source::Body, &mut merge)?;
         }
-        Ok(Self { entries })
+        Ok(Self {
+            entries: merge.entries,
+        })
     }
 
     /// Builds a parameter set from decoded pairs (tests, the library API).
@@ -205,10 +200,10 @@ impl Params {
     /// Looks a parameter up: an exact-case match first, then a case-insensitive one.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<&Param> {
-        self.entries.iter().find(|p| p.name == name).or_else(|| {
+        self.entries.iter().find(|p| p.name() == name).or_else(|| {
             self.entries
                 .iter()
-                .find(|p| p.name.eq_ignore_ascii_case(name))
+                .find(|p| p.name().eq_ignore_ascii_case(name))
         })
     }
 
@@ -264,16 +259,16 @@ impl Params {
     #[must_use]
     pub fn invalid_json_param_except(&self, skip: &[&str]) -> Option<(&str, String)> {
         self.entries.iter().find_map(|p| {
-            let is_json_param = JSON_PARAMS.iter().any(|n| n.eq_ignore_ascii_case(&p.name))
-                && !skip.iter().any(|n| n.eq_ignore_ascii_case(&p.name));
-            if !is_json_param || p.value.trim().is_empty() || p.json().is_some() {
+            let is_json_param = JSON_PARAMS.iter().any(|n| n.eq_ignore_ascii_case(p.name()))
+                && !skip.iter().any(|n| n.eq_ignore_ascii_case(p.name()));
+            if !is_json_param || p.value().trim().is_empty() || p.json().is_some() {
                 return None;
             }
-            let err = serde_json::from_str::<serde::de::IgnoredAny>(&p.value)
+            let err = serde_json::from_str::<serde::de::IgnoredAny>(p.value())
                 .err()
                 .map(|e| e.to_string())
                 .unwrap_or_default();
-            Some((p.name.as_str(), err))
+            Some((p.name(), err))
         })
     }
 }
@@ -291,7 +286,73 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-fn decode_into(raw: &[u8], source: Source, out: &mut Vec<Param>) -> Result<(), DecodeError> {
+/// Room for the parameters of a source: one more than its `&`s, within reason.
+fn expected_count(raw: Option<&[u8]>) -> usize {
+    raw.map_or(0, |r| r.iter().filter(|b| **b == b'&').count() + 1)
+        .min(64)
+}
+
+/// The parameters decoded so far, and how to add one.
+struct Merge {
+    entries: Vec<Param>,
+    /// Name → position, built once there are too many parameters to search one by one (so a
+    /// body of 100,000 names costs linear time, not quadratic).
+    names: Option<std::collections::HashMap<String, usize>>,
+    policy: ConflictPolicy,
+}
+
+impl Merge {
+    /// Parameters searched one by one before the name map is built.
+    const LINEAR: usize = 16;
+
+    fn position(&mut self, name: &str) -> Option<usize> {
+        if self.entries.len() <= Self::LINEAR {
+            return self.entries.iter().position(|p| p.name() == name);
+        }
+        let entries = &self.entries;
+        self.names
+            .get_or_insert_with(|| {
+                entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (p.name().to_owned(), i))
+                    .collect()
+            })
+            .get(name)
+            .copied()
+    }
+
+    /// Adds a parameter: a name repeated within one source keeps its place and takes the last
+    /// value; a body parameter also in the query follows the conflict policy.
+    fn add(&mut self, param: Param) -> Result<(), DecodeError> {
+        let Some(i) = self.position(param.name()) else {
+            if let Some(names) = &mut self.names {
+                names.insert(param.name().to_owned(), self.entries.len());
+            }
+            self.entries.push(param);
+            return Ok(());
+        };
+        let Some(slot) = self.entries.get_mut(i) else {
+            return Ok(());
+        };
+        if slot.source == param.source {
+            *slot = param;
+            return Ok(());
+        }
+        match self.policy {
+            ConflictPolicy::BodyWins => *slot = param,
+            ConflictPolicy::QueryWins => {}
+            ConflictPolicy::Reject => {
+                return Err(DecodeError::Conflict {
+                    name: param.name().to_owned(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn decode_into(raw: &[u8], source: Source, out: &mut Merge) -> Result<(), DecodeError> {
     let mut start = 0;
     for piece in raw.split(|b| *b == b'&') {
         let offset = start;
@@ -299,59 +360,79 @@ fn decode_into(raw: &[u8], source: Source, out: &mut Vec<Param>) -> Result<(), D
         if piece.is_empty() {
             continue;
         }
-        let (name, value, value_offset) = match piece.iter().position(|b| *b == b'=') {
-            Some(eq) => (&piece[..eq], &piece[eq + 1..], offset + eq + 1),
-            None => (piece, &piece[piece.len()..], offset + piece.len()),
+        let (bytes, name_len) = decode_piece(piece, source, offset)?;
+        let bad_utf8 = |bytes: &[u8]| DecodeError::InvalidUtf8 {
+            location: source,
+            name: String::from_utf8_lossy(bytes.get(..name_len).unwrap_or_default()).into_owned(),
         };
-        let name_bytes = percent_decode(name, source, offset)?;
-        let value_bytes = percent_decode(value, source, value_offset)?;
-        let name = String::from_utf8(name_bytes).map_err(|e| DecodeError::InvalidUtf8 {
-            location: source,
-            name: String::from_utf8_lossy(e.as_bytes()).into_owned(),
-        })?;
-        let value = String::from_utf8(value_bytes).map_err(|_| DecodeError::InvalidUtf8 {
-            location: source,
-            name: name.clone(),
-        })?;
-        if name.is_empty() {
+        let text = String::from_utf8(bytes).map_err(|e| bad_utf8(e.as_bytes()))?;
+        // Name and value must each be UTF-8 on their own, not only together.
+        if !text.is_char_boundary(name_len) {
+            return Err(bad_utf8(text.as_bytes()));
+        }
+        if name_len == 0 {
             continue;
         }
-        match out.iter_mut().find(|p| p.name == name) {
-            // A repeated name within one source: the last occurrence wins.
-            Some(existing) => *existing = Param::new(name, value, source),
-            None => out.push(Param::new(name, value, source)),
-        }
+        out.add(Param {
+            text,
+            name_len,
+            source,
+            json: OnceLock::new(),
+        })?;
     }
     Ok(())
 }
 
-fn percent_decode(input: &[u8], source: Source, base: usize) -> Result<Vec<u8>, DecodeError> {
-    let mut out = Vec::with_capacity(input.len());
+/// Percent-decodes one `name=value` piece in a single pass into one buffer; returns it with
+/// the length of the decoded name. `offset` is the piece's position in its source. Runs of
+/// plain bytes are copied whole; only `%`, `+` and the first `=` are looked at one by one.
+fn decode_piece(
+    piece: &[u8],
+    source: Source,
+    offset: usize,
+) -> Result<(Vec<u8>, usize), DecodeError> {
+    let mut out = Vec::with_capacity(piece.len());
+    let mut name_len = None;
     let mut i = 0;
-    while let Some(&b) = input.get(i) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hi = input.get(i + 1).and_then(|c| hex_val(*c));
-                let lo = input.get(i + 2).and_then(|c| hex_val(*c));
-                match (hi, lo) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 2;
-                    }
-                    _ => {
-                        return Err(DecodeError::BadPercent {
-                            location: source,
-                            offset: base + i,
-                        });
-                    }
-                }
+    loop {
+        let rest = piece.get(i..).unwrap_or_default();
+        let run = rest
+            .iter()
+            .position(|b| matches!(b, b'%' | b'+' | b'='))
+            .unwrap_or(rest.len());
+        out.extend_from_slice(rest.get(..run).unwrap_or_default());
+        i += run;
+        match piece.get(i) {
+            None => break,
+            Some(b'%') => {
+                let hi = piece.get(i + 1).and_then(|c| hex_val(*c));
+                let lo = piece.get(i + 2).and_then(|c| hex_val(*c));
+                let (Some(h), Some(l)) = (hi, lo) else {
+                    return Err(DecodeError::BadPercent {
+                        location: source,
+                        offset: offset + i,
+                    });
+                };
+                out.push(h << 4 | l);
+                i += 3;
             }
-            _ => out.push(b),
+            Some(b'+') => {
+                out.push(b' ');
+                i += 1;
+            }
+            Some(_) => {
+                // `=`: the first one ends the name, later ones are part of the value.
+                if name_len.is_none() {
+                    name_len = Some(out.len());
+                } else {
+                    out.push(b'=');
+                }
+                i += 1;
+            }
         }
-        i += 1;
     }
-    Ok(out)
+    let name_len = name_len.unwrap_or(out.len());
+    Ok((out, name_len))
 }
 
 fn hex_val(c: u8) -> Option<u8> {
@@ -403,6 +484,47 @@ mod tests {
         assert_eq!(p.value("UID"), Some("q"));
         let e = Params::decode(Some("UID=q"), Some(b"UID=b"), ConflictPolicy::Reject).unwrap_err();
         assert_eq!(e, DecodeError::Conflict { name: "UID".into() });
+    }
+
+    #[test]
+    fn many_parameters_keep_first_place_and_last_value() {
+        // Past sixteen names the merge switches from a scan to a name map; the rules stay.
+        let query: Vec<String> = (0..40).map(|i| format!("q{i}=query")).collect();
+        let mut body: Vec<String> = (0..5000).map(|i| format!("p{i}={i}")).collect();
+        body.push("p7=again".into());
+        body.push("q3=body".into());
+        body.push("p4999=last".into());
+        let (query, body) = (query.join("&"), body.join("&"));
+        let p = decode(Some(&query), Some(&body)).unwrap();
+        assert_eq!(p.len(), 5040);
+        assert_eq!(p.value("p7"), Some("again"));
+        assert_eq!(p.value("p4999"), Some("last"));
+        assert_eq!(p.value("q3"), Some("body"));
+        assert_eq!(p.get("q3").unwrap().source(), Source::Body);
+        let names: Vec<&str> = p.iter().map(Param::name).take(42).collect();
+        assert_eq!(names[3], "q3");
+        assert_eq!(names[40..], ["p0", "p1"]);
+        let kept = Params::decode(
+            Some(&query),
+            Some(body.as_bytes()),
+            ConflictPolicy::QueryWins,
+        );
+        assert_eq!(kept.unwrap().value("q3"), Some("query"));
+        let e = Params::decode(Some(&query), Some(body.as_bytes()), ConflictPolicy::Reject);
+        assert_eq!(e.unwrap_err(), DecodeError::Conflict { name: "q3".into() });
+    }
+
+    #[test]
+    fn escapes_between_plain_runs_decode() {
+        let p = decode(
+            None,
+            Some("a=x%7B%22k%22%3A1%7D+y&b=%41&c=plain&d=%e2%82%ac+"),
+        )
+        .unwrap();
+        assert_eq!(p.value("a"), Some("x{\"k\":1} y"));
+        assert_eq!(p.value("b"), Some("A"));
+        assert_eq!(p.value("c"), Some("plain"));
+        assert_eq!(p.value("d"), Some("€ "));
     }
 
     #[test]

@@ -690,10 +690,10 @@ impl Decoder<'_> {
         let mut f = self.fields(node, "request")?;
         let mut r = RequestPattern::default();
         if let Some(n) = f.take("method") {
-            r.method = self.matcher(n, "method");
+            r.method = self.matcher(n, "method").map(Box::new);
         }
         if let Some(n) = f.take("apiKey") {
-            r.api_key = self.matcher(n, "apiKey");
+            r.api_key = self.matcher(n, "apiKey").map(Box::new);
         }
         if let Some(n) = f.take("params") {
             r.params = self.matcher_map(n, "params");
@@ -702,7 +702,7 @@ impl Decoder<'_> {
             r.headers = self.matcher_map(n, "headers");
         }
         if let Some(n) = f.take("path") {
-            r.path = self.matcher(n, "path");
+            r.path = self.matcher(n, "path").map(Box::new);
         }
         if let Some(n) = f.take("httpMethod") {
             r.http_method = self.string(n, "httpMethod");
@@ -711,7 +711,7 @@ impl Decoder<'_> {
             r.query = self.matcher_map(n, "query");
         }
         if let Some(n) = f.take("body") {
-            r.body = self.matcher(n, "body");
+            r.body = self.matcher(n, "body").map(Box::new);
         }
         if let Some(n) = f.take("not") {
             r.not = self.request(n).map(Box::new);

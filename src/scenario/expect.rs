@@ -447,10 +447,10 @@ mod tests {
     #[test]
     fn patterns_as_flow_text() {
         let mut p = RequestPattern {
-            method: Some(ValueMatch {
+            method: Some(Box::new(ValueMatch {
                 equals: Some("accounts.setAccountInfo".into()),
                 ..ValueMatch::default()
-            }),
+            })),
             ..RequestPattern::default()
         };
         p.params.insert(

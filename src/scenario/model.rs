@@ -457,17 +457,19 @@ pub struct FaultRule {
 }
 
 /// A request pattern. Every criterion given must hold.
+// The single-value criteria are boxed: most stubs use one or two of them, and a big scenario
+// set keeps every pattern in memory (a `ValueMatch` is a few hundred bytes).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequestPattern {
     /// Gigya method name (`accounts.setAccountInfo`), exact or a matcher.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<ValueMatchSchema>")]
-    pub method: Option<ValueMatch>,
+    pub method: Option<Box<ValueMatch>>,
     /// The `apiKey` parameter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<ValueMatchSchema>")]
-    pub api_key: Option<ValueMatch>,
+    pub api_key: Option<Box<ValueMatch>>,
     /// Parameters (query and form body merged; names case-insensitive).
     #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
     #[schemars(with = "IndexMap<String, ValueMatchSchema>")]
@@ -479,7 +481,7 @@ pub struct RequestPattern {
     /// Raw stubs: the URL path, exact or a matcher.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<ValueMatchSchema>")]
-    pub path: Option<ValueMatch>,
+    pub path: Option<Box<ValueMatch>>,
     /// Raw stubs: the HTTP method (`GET`, `POST`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http_method: Option<String>,
@@ -490,7 +492,7 @@ pub struct RequestPattern {
     /// Raw stubs: the request body as text (JSON operators parse it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<ValueMatchSchema>")]
-    pub body: Option<ValueMatch>,
+    pub body: Option<Box<ValueMatch>>,
     /// The nested pattern must not match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not: Option<Box<RequestPattern>>,

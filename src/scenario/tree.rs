@@ -288,11 +288,12 @@ impl Builder {
             Event::Scalar(text, style, anchor, tag) => {
                 let plain = matches!(style, ScalarStyle::Plain)
                     && tag.as_ref().is_none_or(|t| t.suffix != "str");
+                // The scanner hands over generously sized buffers; a big scenario set holds
+                // hundreds of thousands of scalars, so keep only what the text needs.
+                let mut text = text.into_owned();
+                text.shrink_to_fit();
                 let node = Node {
-                    kind: Kind::Scalar {
-                        text: text.into_owned(),
-                        plain,
-                    },
+                    kind: Kind::Scalar { text, plain },
                     pos,
                 };
                 self.remember(anchor, &node);
@@ -311,9 +312,16 @@ impl Builder {
             }),
             Event::SequenceEnd | Event::MappingEnd => {
                 let (node, anchor) = match self.stack.pop() {
-                    Some(Frame::Seq { pos, anchor, items }) => (
+                    Some(Frame::Seq {
+                        pos,
+                        anchor,
+                        mut items,
+                    }) => (
                         Node {
-                            kind: Kind::Seq(items),
+                            kind: Kind::Seq({
+                                items.shrink_to_fit();
+                                items
+                            }),
                             pos,
                         },
                         anchor,
@@ -321,11 +329,14 @@ impl Builder {
                     Some(Frame::Map {
                         pos,
                         anchor,
-                        entries,
+                        mut entries,
                         ..
                     }) => (
                         Node {
-                            kind: Kind::Map(entries),
+                            kind: Kind::Map({
+                                entries.shrink_to_fit();
+                                entries
+                            }),
                             pos,
                         },
                         anchor,
