@@ -286,6 +286,9 @@ pub enum Outcome {
     Rejected,
     /// The admin API.
     Admin,
+    /// Forwarded to an upstream server (`serve --proxy-unmatched`, `record`), named by its
+    /// base URL (`http://127.0.0.1:9000`, `gigya:us1`).
+    Proxied(Arc<str>),
 }
 
 /// What the engine decided to send.

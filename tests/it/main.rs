@@ -19,5 +19,6 @@ mod emulator_methods;
 mod http_server;
 mod node_sdk;
 mod proxy_tls;
+mod record;
 mod remote_cli;
 mod support;
