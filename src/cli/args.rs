@@ -500,6 +500,29 @@ mod tests {
     }
 
     #[test]
+    fn proxy_unmatched_reaches_the_server_config() {
+        let cli = Cli::try_parse_from([
+            "gigya-mock",
+            "serve",
+            "--proxy-unmatched",
+            "http://127.0.0.1:9000/base/",
+            "--upstream-timeout",
+            "2s",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve");
+        };
+        let upstream = args.server_config().upstream.unwrap();
+        assert_eq!(upstream.to_string(), "http://127.0.0.1:9000/base");
+        assert_eq!(upstream.timeout, Duration::from_secs(2));
+        let e = Cli::try_parse_from(["gigya-mock", "serve", "--proxy-unmatched", "nope"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"nope\" is not an upstream"), "{e}");
+    }
+
+    #[test]
     fn every_flag_has_an_env_var() {
         use clap::CommandFactory;
         let cmd = Cli::command();
