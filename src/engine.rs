@@ -641,6 +641,21 @@ impl Engine {
         }
     }
 
+    /// An error envelope answering `req` (honouring its `format`, `callback`, `context` and
+    /// `httpStatusCodes`), for answers decided outside [`Engine::dispatch`] such as a failed
+    /// forward to the upstream.
+    #[must_use]
+    pub fn error_for(
+        &self,
+        req: &CapturedRequest,
+        code: u32,
+        details: impl Into<String>,
+        outcome: Outcome,
+    ) -> Reply {
+        let (ctx, _) = CallContext::from_request(req);
+        self.envelope(&ctx, EnvelopeSpec::code(code, outcome).details(details))
+    }
+
     /// An error envelope for a request the server rejected before dispatch (too large, slow).
     #[must_use]
     pub fn reject(&self, code: u32, details: impl Into<String>) -> Reply {

@@ -292,6 +292,9 @@ pub enum Outcome {
     Admin,
     /// An injected fault rule (by name) answered instead of the stubs.
     Fault(Arc<str>),
+    /// Forwarded to an upstream server (`serve --proxy-unmatched`, `record`), named by its
+    /// base URL (`http://127.0.0.1:9000`, `gigya:us1`).
+    Proxied(Arc<str>),
 }
 
 /// A failure the server produces on the connection instead of a normal answer.

@@ -13,6 +13,7 @@
 //! - [`emulator`] — stateful emulation of the seed methods: sites, credentials, accounts.
 //! - [`engine`] — shared state and `dispatch`: stubs first, then the emulator, else unmatched.
 //! - [`redact`] — what counts as a secret in recorded traffic, and replacing it.
+//! - [`record`] — turning forwarded calls into scenario files (`gigya-mock record`).
 //! - [`journal`] — the bounded traffic journal, its queries, HAR export, and `expect:` checks.
 //! - [`admin`] — the `/__admin` API (journal, stubs, reset, verify, shutdown).
 //! - [`reload`] — hot reload: watching the scenario files and swapping in a valid new set.
@@ -31,6 +32,7 @@ pub mod exchange;
 pub mod gigya;
 pub mod journal;
 pub mod matching;
+pub mod record;
 pub mod redact;
 pub mod reload;
 pub mod scenario;

@@ -13,6 +13,9 @@
 //! signature is replaced whole. JSON (bodies, JSON-valued parameters such as `data`) is walked
 //! and the values of secret keys replaced, at any depth.
 //!
+//! Recordings (`gigya-mock record`) use the same rules: secrets are never written and never
+//! matched on, and neither are the volatile parameters of [`is_volatile_name`].
+//!
 //! Everything here is cheap when there is nothing to redact: texts without a hint of a secret
 //! word are returned borrowed without parsing.
 
@@ -32,6 +35,52 @@ const SUFFIXES: &[&str] = &["secret", "password", "token"];
 
 /// Words whose absence proves a text holds no secret key (checked before parsing JSON).
 const HINTS: &[&str] = &["secret", "password", "token", "sig", "cookievalue"];
+
+/// Parameters that change from one call to the next without changing what is asked (signing
+/// material, SDK and transport settings): recordings neither write nor match on them.
+const VOLATILE: &[&str] = &[
+    "nonce",
+    "timestamp",
+    "userKey",
+    "format",
+    "httpStatusCodes",
+    "sdk",
+    "sdkBuild",
+    "callback",
+    "context",
+    "targetEnv",
+    "pageURL",
+    "gmid",
+    "ucid",
+    "authMode",
+    "_host",
+];
+
+/// Whether a parameter is volatile: it varies between identical calls (`nonce`, `timestamp`,
+/// `userKey`, `format`, `callback`, `context`, SDK details...), so a recording neither keeps
+/// nor matches on it. Secrets ([`is_secret_name`]) are never kept either.
+#[must_use]
+pub fn is_volatile_name(name: &str) -> bool {
+    VOLATILE.iter().any(|v| name.eq_ignore_ascii_case(v))
+}
+
+/// Removes the members with secret names from a JSON document, at any depth (recordings
+/// match on what is left). Returns whether anything was removed.
+pub fn strip_json(v: &mut Value) -> bool {
+    match v {
+        Value::Object(map) => {
+            let before = map.len();
+            map.retain(|k, _| !is_secret_name(k));
+            let mut changed = map.len() != before;
+            for item in map.values_mut() {
+                changed |= strip_json(item);
+            }
+            changed
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |acc, i| strip_json(i) | acc),
+        _ => false,
+    }
+}
 
 /// Whether a parameter or JSON key names a secret.
 #[must_use]
@@ -436,6 +485,28 @@ mod tests {
         ] {
             assert!(!is_secret_name(n), "{n}");
         }
+    }
+
+    #[test]
+    fn volatile_names_and_stripping() {
+        for n in [
+            "nonce",
+            "Timestamp",
+            "userKey",
+            "format",
+            "callback",
+            "context",
+            "sdk",
+        ] {
+            assert!(is_volatile_name(n), "{n}");
+        }
+        for n in ["UID", "apiKey", "loginID", "data", "include"] {
+            assert!(!is_volatile_name(n), "{n}");
+        }
+        let mut v = json!({"a": 1, "password": "p", "n": [{"regToken": "t", "b": 2}]});
+        assert!(strip_json(&mut v));
+        assert_eq!(v, json!({"a": 1, "n": [{"b": 2}]}));
+        assert!(!strip_json(&mut v));
     }
 
     #[test]

@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::gigya::params::ConflictPolicy;
+use crate::record::Layout;
+use crate::server::upstream::Upstream;
 use crate::server::{ServerConfig, TlsCertificate, TlsListener};
 
 const EXAMPLES: &str = "\
@@ -82,6 +84,66 @@ pub enum Command {
         after_help = "Examples:\n  gigya-mock ca --print-path\n  gigya-mock ca --export gigya-mock-ca.pem\n  NODE_EXTRA_CA_CERTS=$(gigya-mock ca --print-path) node app.js"
     )]
     Ca(CaArgs),
+    /// Record a session with the real service as scenario files: a proxy that forwards every
+    /// call upstream, returns the answer unchanged and writes a stub for it.
+    #[command(
+        after_help = "Secrets and volatile parameters (secret, sig, nonce, timestamp, userKey, tokens,\npasswords, Authorization) are never written. Every call rewrites its file atomically, so\nthe files are valid whenever the recording stops (Ctrl-C ends it). Replay with\n`gigya-mock serve --scenarios <out>`.\n\nExamples:\n  gigya-mock record --upstream gigya:us1 --out recordings --port 8080\n  gigya-mock record --upstream http://127.0.0.1:9000 --out rec --methods 'accounts.*'\n  gigya-mock record --upstream http://127.0.0.1:9000 --out rec --redact profile.email"
+    )]
+    Record(Box<RecordArgs>),
+}
+
+/// How `record` spreads stubs over files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayoutArg {
+    /// `<out>/<method>.yaml` for each Gigya method.
+    PerMethod,
+    /// `<out>/session-<UTC time>.yaml` for the whole recording.
+    PerSession,
+}
+
+impl From<LayoutArg> for Layout {
+    fn from(l: LayoutArg) -> Self {
+        match l {
+            LayoutArg::PerMethod => Layout::PerMethod,
+            LayoutArg::PerSession => Layout::PerSession,
+        }
+    }
+}
+
+/// `record` arguments.
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// Where calls go: a base URL (http://127.0.0.1:9000; the path is kept) or
+    /// gigya:<data-center> (https://<namespace>.<data-center>.gigya.com).
+    #[arg(long, env = "GIGYA_MOCK_UPSTREAM", value_name = "UPSTREAM")]
+    pub upstream: Upstream,
+    /// Directory for the recorded scenario files (created when missing).
+    #[arg(short, long, env = "GIGYA_MOCK_OUT")]
+    pub out: PathBuf,
+    /// TCP port; 0 picks a free one.
+    #[arg(short, long, env = "GIGYA_MOCK_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, env = "GIGYA_MOCK_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Gigya methods to record, comma-separated; `*` is a wildcard (accounts.*). Other calls
+    /// are forwarded but not recorded. Default: every method.
+    #[arg(long, env = "GIGYA_MOCK_METHODS", value_delimiter = ',')]
+    pub methods: Vec<String>,
+    /// One file per Gigya method, or one for the whole session.
+    #[arg(long, env = "GIGYA_MOCK_LAYOUT", value_enum, default_value_t = LayoutArg::PerMethod)]
+    pub layout: LayoutArg,
+    /// Also hide this parameter (loginID) or field of a JSON parameter and of answers
+    /// (profile.email): matched as present, replaced by a stable placeholder in answers.
+    /// Repeat or separate with commas.
+    #[arg(long, env = "GIGYA_MOCK_REDACT", value_delimiter = ',')]
+    pub redact: Vec<String>,
+    /// How long the upstream has to answer a call.
+    #[arg(long, env = "GIGYA_MOCK_UPSTREAM_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub upstream_timeout: Duration,
+    /// Largest accepted request body (e.g. 1MiB, 512KiB, 65536).
+    #[arg(long, env = "GIGYA_MOCK_MAX_BODY", default_value = "1MiB", value_parser = parse_size)]
+    pub max_body: usize,
 }
 
 /// `ca` arguments.
@@ -271,6 +333,14 @@ pub struct ServeArgs {
     /// then treats /__admin paths as ordinary Gigya calls.
     #[arg(long, env = "GIGYA_MOCK_ADMIN_PORT")]
     pub admin_port: Option<u16>,
+    /// Forward calls no stub answers to this server (a base URL such as
+    /// https://gateway.example.com, or gigya:<data-center> for the host each call's namespace
+    /// implies) and return its answers unchanged; the journal marks them proxied.
+    #[arg(long, env = "GIGYA_MOCK_PROXY_UNMATCHED", value_name = "UPSTREAM")]
+    pub proxy_unmatched: Option<Upstream>,
+    /// How long the upstream has to answer a forwarded call.
+    #[arg(long, env = "GIGYA_MOCK_UPSTREAM_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub upstream_timeout: Duration,
 }
 
 impl ServeArgs {
@@ -302,6 +372,11 @@ impl ServeArgs {
             intercept_hosts: crate::server::tls::HostPatterns::parse(&self.intercept_hosts),
             connect_passthrough: self.connect_passthrough,
             admin_port: self.admin_port,
+            upstream: self
+                .proxy_unmatched
+                .clone()
+                .map(|u| u.with_timeout(self.upstream_timeout)),
+            recorder: None,
         }
     }
 
@@ -429,6 +504,29 @@ mod tests {
         assert!(parse_duration("-1s").is_err());
         assert_eq!(parse_signed_duration("-90s"), Ok(-90_000));
         assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn proxy_unmatched_reaches_the_server_config() {
+        let cli = Cli::try_parse_from([
+            "gigya-mock",
+            "serve",
+            "--proxy-unmatched",
+            "http://127.0.0.1:9000/base/",
+            "--upstream-timeout",
+            "2s",
+        ])
+        .unwrap();
+        let Command::Serve(args) = cli.command else {
+            panic!("not serve");
+        };
+        let upstream = args.server_config().upstream.unwrap();
+        assert_eq!(upstream.to_string(), "http://127.0.0.1:9000/base");
+        assert_eq!(upstream.timeout, Duration::from_secs(2));
+        let e = Cli::try_parse_from(["gigya-mock", "serve", "--proxy-unmatched", "nope"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("\"nope\" is not an upstream"), "{e}");
     }
 
     #[test]

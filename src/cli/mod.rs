@@ -1,5 +1,5 @@
 //! The command-line interface: argument parsing (every flag has a `GIGYA_MOCK_*` variable),
-//! logging set-up, and the `serve`, `validate`, `schema`, `verify` and `journal` commands
+//! logging set-up, and the `serve`, `record`, `validate`, `schema`, `verify` and `journal` commands
 //! (the last two talk HTTP to a running server's admin API).
 //!
 //! [`run`] is what `main` calls and what CLI tests can call in-process; it returns the exit
@@ -52,7 +52,12 @@ pub fn main() -> ExitCode {
 /// # Errors
 /// Start-up failures (a port in use, a runtime that cannot start).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    init_logging(&cli.log_level, cli.log_format);
+    let level = match &cli.command {
+        // Every call a recording forwards is "unmatched": that is not news there.
+        Command::Record(_) if cli.log_level == "info" => "info,gigya_mock::unmatched=warn",
+        _ => cli.log_level.as_str(),
+    };
+    init_logging(level, cli.log_format);
     match cli.command {
         Command::Serve(args) => serve(*args),
         Command::Validate(args) => Ok(validate(&args.paths)),
@@ -63,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Verify(args) => verify::run(&args),
         Command::Journal(args) => journal::run(&args),
+        Command::Record(args) => record(*args),
     }
 }
 
@@ -204,5 +210,57 @@ fn serve(args: args::ServeArgs) -> anyhow::Result<ExitCode> {
     mock.wait_for_signal();
     tracing::info!("shutting down");
     drop(mock);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn record(args: args::RecordArgs) -> anyhow::Result<ExitCode> {
+    let upstream = args.upstream.clone().with_timeout(args.upstream_timeout);
+    let recorder = Arc::new(crate::record::Recorder::new(crate::record::RecordConfig {
+        out: args.out.clone(),
+        layout: args.layout.into(),
+        methods: args.methods.clone(),
+        redact: args.redact.clone(),
+        upstream: upstream.to_string(),
+    })?);
+    let server = crate::server::ServerConfig {
+        bind: args.bind,
+        port: args.port,
+        max_body: args.max_body,
+        upstream: Some(upstream.clone()),
+        recorder: Some(recorder.clone()),
+        ..crate::server::ServerConfig::default()
+    };
+    let threads = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    let mock = GigyaMock::builder()
+        .server_config(server)
+        .without_emulator()
+        .worker_threads(threads)
+        .try_start_blocking()
+        .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {}", mock.uri())?;
+        writeln!(
+            out,
+            "recording calls to {upstream} into {}; stop with Ctrl-C",
+            args.out.display()
+        )?;
+        out.flush()?;
+    }
+    mock.wait_for_signal();
+    drop(mock);
+    let files = recorder.files();
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "recorded {} call{} into {} file{} in {}{}{}",
+        recorder.recorded(),
+        if recorder.recorded() == 1 { "" } else { "s" },
+        files.len(),
+        if files.len() == 1 { "" } else { "s" },
+        args.out.display(),
+        if files.is_empty() { "" } else { ": " },
+        crate::record::describe_files(&files)
+    )?;
     Ok(ExitCode::SUCCESS)
 }

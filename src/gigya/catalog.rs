@@ -87,6 +87,10 @@ pub mod codes {
     pub const ENTITY_TOO_LARGE: u32 = 413001;
     /// Generic server failure.
     pub const GENERAL_SERVER_ERROR: u32 = 500001;
+    /// Network error (gigya-mock: the upstream could not be reached).
+    pub const NETWORK_ERROR: u32 = 500026;
+    /// Server-side timeout (gigya-mock: the upstream did not answer in time).
+    pub const TIMEOUT: u32 = 504001;
 }
 
 /// Looks a code up in the catalogue.

@@ -39,6 +39,8 @@ pub enum AnsweredBy {
     Rejected,
     /// An injected fault rule (named in [`Entry::stub`]) answered instead of the stubs.
     Fault,
+    /// Forwarded to the upstream server (named in [`Entry::upstream`]) and answered by it.
+    Proxied,
 }
 
 impl AnsweredBy {
@@ -51,6 +53,7 @@ impl AnsweredBy {
             AnsweredBy::Unmatched => "unmatched",
             AnsweredBy::Rejected => "rejected",
             AnsweredBy::Fault => "fault",
+            AnsweredBy::Proxied => "proxied",
         }
     }
 }
@@ -75,6 +78,8 @@ pub struct Entry {
     pub stub: Option<Arc<str>>,
     /// For unmatched calls: the nearest stubs and why each did not match.
     pub near_misses: Vec<String>,
+    /// For proxied calls: the upstream that answered (`http://127.0.0.1:9000`, `gigya:us1`).
+    pub upstream: Option<Arc<str>>,
     /// The answer (redacted).
     pub response: RecordedResponse,
     /// From arrival to the answer being handed to the connection, delays included.
@@ -180,11 +185,16 @@ impl Entry {
         }
         let resp_kind = BodyKind::of_response(reply.header("content-type"), &reply.body);
         let (resp_body, resp_truncated) = cap(redact::body(resp_kind, &reply.body), body_limit);
+        let mut upstream = None;
         let (answered_by, stub, near_misses) = match &reply.outcome {
             Outcome::Stub(name) => (AnsweredBy::Stub, Some(name.clone()), Vec::new()),
             Outcome::Emulator => (AnsweredBy::Emulator, None, Vec::new()),
             Outcome::Unmatched(near) => (AnsweredBy::Unmatched, None, near.clone()),
             Outcome::Fault(rule) => (AnsweredBy::Fault, Some(rule.clone()), Vec::new()),
+            Outcome::Proxied(to) => {
+                upstream = Some(to.clone());
+                (AnsweredBy::Proxied, None, Vec::new())
+            }
             // Admin calls are not journaled; should one ever be, it was not a Gigya answer.
             Outcome::Rejected | Outcome::Admin => (AnsweredBy::Rejected, None, Vec::new()),
         };
@@ -213,6 +223,7 @@ impl Entry {
             answered_by,
             stub,
             near_misses,
+            upstream,
             response: RecordedResponse {
                 status: reply.status.as_u16(),
                 headers: redacted_headers(reply.headers.iter().map(|(n, v)| (n, v))),
@@ -280,11 +291,16 @@ impl Entry {
         }
     }
 
-    /// Who answered, in a few words: `stub "gold"`, `emulator`, `unmatched`, `rejected`.
+    /// Who answered, in a few words: `stub "gold"`, `emulator`, `unmatched`, `rejected`,
+    /// `proxied to http://127.0.0.1:9000`.
     #[must_use]
     pub fn answered_text(&self) -> String {
         match (&self.answered_by, &self.stub) {
             (AnsweredBy::Stub, Some(name)) => format!("stub {:?}", &**name),
+            (AnsweredBy::Proxied, _) => match &self.upstream {
+                Some(to) => format!("proxied to {to}"),
+                None => "proxied".to_owned(),
+            },
             (other, _) => other.as_str().to_owned(),
         }
     }
@@ -527,6 +543,8 @@ struct EntryJson {
     stub: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     near_misses: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    upstream: Option<String>,
     response: ResponseJson,
     latency_ms: f64,
 }
@@ -588,6 +606,7 @@ impl Serialize for Entry {
             answered_by: self.answered_by,
             stub: self.stub.as_deref().map(str::to_owned),
             near_misses: self.near_misses.clone(),
+            upstream: self.upstream.as_deref().map(str::to_owned),
             response: ResponseJson {
                 status: p.status,
                 headers: header_text(&p.headers),
@@ -640,6 +659,7 @@ impl<'de> Deserialize<'de> for Entry {
             answered_by: j.answered_by,
             stub: j.stub.map(Arc::from),
             near_misses: j.near_misses,
+            upstream: j.upstream.map(Arc::from),
             response: RecordedResponse {
                 status: j.response.status,
                 headers: header_values(j.response.headers),

@@ -110,6 +110,9 @@ fn entry(e: &Entry) -> Value {
     if let Some(s) = &e.stub {
         mock["stub"] = json!(&**s);
     }
+    if let Some(u) = &e.upstream {
+        mock["upstream"] = json!(&**u);
+    }
     if let Some(c) = resp.error_code {
         mock["errorCode"] = json!(c);
     }

@@ -132,6 +132,11 @@ impl Calls<'_> {
                             &**name,
                             stub.times.unwrap_or_default()
                         ),
+                        AnsweredBy::Proxied => format!(
+                            "matches stub {:?}'s pattern but was {}",
+                            &**name,
+                            entry.answered_text()
+                        ),
                         other => format!(
                             "matches stub {:?}'s pattern but was answered by the {}",
                             &**name,

@@ -35,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 mod faults;
 pub mod proxy;
 pub mod tls;
+pub mod upstream;
 
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
@@ -43,7 +44,7 @@ use tokio::task::JoinSet;
 
 use crate::admin;
 use crate::engine::Engine;
-use crate::exchange::{CapturedRequest, Reply, RequestParts, Scheme};
+use crate::exchange::{CapturedRequest, Outcome, Reply, RequestParts, Scheme};
 use crate::gigya::catalog::codes;
 
 /// The response body type of every answer.
@@ -77,6 +78,11 @@ pub struct ServerConfig {
     /// Serve the admin API on this port (same address) instead of the main one; 0 picks a
     /// free port.
     pub admin_port: Option<u16>,
+    /// Forward calls no stub answers to this server and return its answer unchanged
+    /// (`--proxy-unmatched`, `record`).
+    pub upstream: Option<upstream::Upstream>,
+    /// Write a stub for every forwarded Gigya call (`record`).
+    pub recorder: Option<Arc<crate::record::Recorder>>,
 }
 
 /// The TLS listener's settings.
@@ -117,6 +123,8 @@ impl Default for ServerConfig {
             intercept_hosts: tls::HostPatterns::default(),
             connect_passthrough: false,
             admin_port: None,
+            upstream: None,
+            recorder: None,
         }
     }
 }
@@ -129,6 +137,7 @@ pub(crate) struct Shared {
     builder: auto::Builder<TokioExecutor>,
     graceful: Mutex<Option<GracefulShutdown>>,
     ca: OnceLock<Result<Arc<tls::CertAuthority>, String>>,
+    forwarder: Option<upstream::Forwarder>,
 }
 
 impl std::fmt::Debug for Shared {
@@ -257,7 +266,12 @@ impl Server {
             .timer(TokioTimer::new())
             .header_read_timeout(config.header_timeout)
             .keep_alive(true);
+        let forwarder = match &config.upstream {
+            Some(u) => Some(upstream::Forwarder::new(u.clone())?),
+            None => None,
+        };
         let shared = Arc::new(Shared {
+            forwarder,
             engine,
             config,
             shutdown: shutdown.clone(),
@@ -525,10 +539,20 @@ pub(crate) async fn handle(
         },
         shared.engine.config().conflict,
     );
-    let reply = match rejected {
+    let dispatched = rejected.is_none();
+    let mut reply = match rejected {
         Some(reply) => reply,
         None => shared.engine.dispatch(&captured),
     };
+    // Calls nothing answered (or that dispatch would refuse) go upstream when there is one:
+    // the real service has the last word on them. Bodies the server could not read do not.
+    if dispatched && matches!(reply.outcome, Outcome::Unmatched(_) | Outcome::Rejected) {
+        if let Some(forwarder) = &shared.forwarder {
+            if let Some(proxied) = forward(&shared, forwarder, &captured).await {
+                reply = proxied;
+            }
+        }
+    }
     if let Some(delay) = reply.delay {
         tokio::time::sleep(delay).await;
     }
@@ -551,6 +575,55 @@ pub(crate) async fn handle(
         "request"
     );
     into_response(reply)
+}
+
+/// Forwards a request upstream and, when recording, writes its stub before answering (so a
+/// client that got its answer finds it in the files). `None` when the upstream cannot route it.
+async fn forward(
+    shared: &Shared,
+    forwarder: &upstream::Forwarder,
+    captured: &CapturedRequest,
+) -> Option<Reply> {
+    let outcome = Outcome::Proxied(forwarder.label.clone());
+    let answer = match forwarder.forward(captured).await? {
+        Ok(answer) => answer,
+        Err(e) => {
+            tracing::warn!(target: "gigya_mock::upstream", "{}", e.details);
+            return Some(
+                shared
+                    .engine
+                    .error_for(captured, e.code, e.details, outcome),
+            );
+        }
+    };
+    if let Some(recorder) = &shared.config.recorder {
+        if let Some(call) = crate::record::Call::of(captured).filter(|c| recorder.wants(&c.method))
+        {
+            let recorder = recorder.clone();
+            let recorded = answer.clone();
+            match tokio::task::spawn_blocking(move || recorder.record(&call, &recorded)).await {
+                Ok(Ok(path)) => tracing::info!(
+                    target: "gigya_mock::record",
+                    "recorded {} into {}",
+                    captured.gigya_method.as_deref().unwrap_or("-"),
+                    path.display()
+                ),
+                Ok(Err(e)) => tracing::error!(target: "gigya_mock::record", "{e}"),
+                Err(e) => tracing::error!(target: "gigya_mock::record", "recording failed: {e}"),
+            }
+        }
+    }
+    let (error_code, call_id) = crate::record::envelope_head(&answer.body);
+    Some(Reply {
+        status: answer.status,
+        headers: answer.headers,
+        body: answer.body,
+        delay: None,
+        outcome,
+        error_code,
+        call_id,
+        fault: None,
+    })
 }
 
 /// Why a request body could not be read.

@@ -21,5 +21,6 @@ mod live;
 mod live_http;
 mod node_sdk;
 mod proxy_tls;
+mod record;
 mod remote_cli;
 mod support;
