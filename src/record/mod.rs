@@ -15,9 +15,8 @@
 //! body become `[REDACTED]`. Answers that are not Gigya envelopes are recorded as raw responses
 //! (status, `Content-Type`, body text).
 //!
-//! The same call answered differently later is recorded as a chain that replays in order:
-//! `<name>` answers as often as the first answer was seen (`times`), then `<name>-2`, ...; the
-//! last answer has no `times` and repeats.
+//! The same call answered differently later is recorded as a response sequence (`responses`)
+//! that replays in order: each answer as often as it was seen, the last one repeating.
 //!
 //! `--redact <param>` or `--redact <param>.<json.path>` hides more values (e.g. emails): a
 //! redacted parameter is matched with `present: true` (a redacted field inside a JSON parameter
@@ -463,37 +462,40 @@ impl Recorder {
             let siblings: Vec<&Recorded> = calls.iter().filter(|o| o.method == r.method).collect();
             let request = pattern(r, &siblings);
             let total = r.answers.len();
-            for (i, (response, seen)) in r.answers.iter().enumerate() {
-                let last = i + 1 == total;
-                let name = if i == 0 {
-                    base.clone()
-                } else {
-                    format!("{base}-{}", i + 1)
-                };
-                let comment = (total > 1).then(|| {
-                    format!(
-                        "{} call {n}: answer {} of {total}{}",
-                        r.method,
-                        i + 1,
-                        if last {
-                            ", repeated from here on"
-                        } else {
-                            ", then the next"
-                        }
-                    )
-                });
-                stubs.push((
-                    comment,
-                    Stub {
-                        name: Some(name),
-                        priority: (total > 1).then(|| i32::try_from(i + 1).unwrap_or(i32::MAX)),
-                        times: (!last).then_some(*seen),
-                        request: request.clone(),
-                        response: response.clone(),
-                        ..Stub::default()
-                    },
-                ));
-            }
+            let stub = if total == 1 {
+                Stub {
+                    name: Some(base),
+                    request,
+                    response: r
+                        .answers
+                        .first()
+                        .map(|(resp, _)| resp.clone())
+                        .unwrap_or_default(),
+                    ..Stub::default()
+                }
+            } else {
+                // Each answer as often as it was seen, in order; the last one repeats.
+                let mut responses = Vec::new();
+                for (i, (response, seen)) in r.answers.iter().enumerate() {
+                    let copies = if i + 1 == total { 1 } else { (*seen).max(1) };
+                    for _ in 0..copies {
+                        responses.push(response.clone());
+                    }
+                }
+                Stub {
+                    name: Some(base),
+                    request,
+                    responses,
+                    ..Stub::default()
+                }
+            };
+            let comment = (total > 1).then(|| {
+                format!(
+                    "{} call {n}: {total} different answers, in the order they came; the last repeats",
+                    r.method
+                )
+            });
+            stubs.push((comment, stub));
         }
         stubs
     }
@@ -515,6 +517,12 @@ impl Recorder {
                 out.push('\n');
             }
             let mut v = serde_json::to_value(&stub).unwrap_or(Value::Null);
+            if !stub.responses.is_empty() {
+                // A sequence replaces the single answer; the model's default one is not written.
+                if let Some(obj) = v.as_object_mut() {
+                    obj.shift_remove("response");
+                }
+            }
             shorten_matchers(&mut v);
             writer::item(&v, 2, &mut out);
         }
