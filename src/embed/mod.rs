@@ -184,13 +184,13 @@ impl GigyaMockBuilder {
         let mut inputs = Vec::new();
         if !self.paths.is_empty() {
             match scenario::load_paths(&self.paths) {
-                Ok(set) => inputs.extend(set.inputs().iter().cloned()),
+                Ok(set) => inputs.extend(set.inputs()),
                 Err(e) => problems.extend(e.problems),
             }
         }
         if !self.sources.is_empty() {
             match scenario::load_sources(self.sources.clone()) {
-                Ok(set) => inputs.extend(set.inputs().iter().cloned()),
+                Ok(set) => inputs.extend(set.inputs()),
                 Err(e) => problems.extend(e.problems),
             }
         }

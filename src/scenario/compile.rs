@@ -240,10 +240,21 @@ impl ScenarioSet {
         self.stubs.iter().find(|s| &*s.name == name)
     }
 
-    /// The decoded inputs this set was compiled from.
+    /// The decoded inputs this set was compiled from, stubs included (the stubs are taken
+    /// from their compiled forms, each with its name pinned).
     #[must_use]
-    pub fn inputs(&self) -> &[Input] {
-        &self.inputs
+    pub fn inputs(&self) -> Vec<Input> {
+        let mut inputs: Vec<Input> = self.inputs.as_ref().clone();
+        // Compiled stubs are in priority order, which is declaration order among equals, so
+        // appending them per input keeps every order that matters for matching.
+        for stub in &self.stubs {
+            if let Some(input) = inputs.iter_mut().find(|i| i.label == stub.origin) {
+                let mut model = (*stub.source).clone();
+                model.name = Some(stub.name.to_string());
+                input.file.stubs.push(model);
+            }
+        }
+        inputs
     }
 
     /// A new set with `stubs` added as run-time stubs (named already). The whole set is
@@ -253,7 +264,7 @@ impl ScenarioSet {
     /// # Errors
     /// The problems of the combined set.
     pub fn with_runtime_stubs(&self, stubs: Vec<Stub>) -> Result<ScenarioSet, Vec<CompileProblem>> {
-        let mut inputs: Vec<Input> = self.inputs.as_ref().clone();
+        let mut inputs = self.inputs();
         let runtime = crate::scenario::fragment::RUNTIME_ORIGIN;
         // Run-time stubs are tried before file stubs of the same priority, the newest batch
         // first (a batch keeps its own order).
@@ -284,7 +295,7 @@ impl ScenarioSet {
     /// that name.
     #[must_use]
     pub fn without_stub(&self, name: &str) -> Option<ScenarioSet> {
-        let mut inputs: Vec<Input> = self.inputs.as_ref().clone();
+        let mut inputs = self.inputs();
         let mut found = false;
         for input in &mut inputs {
             let names: Vec<String> = input
@@ -465,7 +476,25 @@ pub fn compile_refs(inputs: &[&Input]) -> Result<ScenarioSet, Vec<CompileProblem
         accounts,
         files,
         expectations,
-        inputs: Arc::new(inputs.iter().map(|i| (*i).clone()).collect()),
+        // Kept without their stubs (each compiled stub holds its own model): enough to compile
+        // the set again when stubs are added or removed at run time.
+        inputs: Arc::new(
+            inputs
+                .iter()
+                .map(|i| Input {
+                    label: i.label.clone(),
+                    base_dir: i.base_dir.clone(),
+                    file: ScenarioFile {
+                        version: i.file.version,
+                        sites: i.file.sites.clone(),
+                        accounts: i.file.accounts.clone(),
+                        stubs: Vec::new(),
+                        expect: i.file.expect.clone(),
+                        faults: i.file.faults.clone(),
+                    },
+                })
+                .collect(),
+        ),
         machines,
         fault_rules,
         templates: c.templates,
