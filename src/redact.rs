@@ -408,6 +408,28 @@ fn looks_like_json(body: &[u8]) -> bool {
     )
 }
 
+/// [`body`] for a request whose form parameters are already decoded: when no parameter has a
+/// secret name and no JSON-valued parameter could hold one, the body is returned as is without
+/// being decoded again (the common case, and the journal's hot path).
+#[must_use]
+pub fn request_body(
+    kind: BodyKind,
+    bytes: &Bytes,
+    params: Option<&crate::gigya::params::Params>,
+) -> Bytes {
+    if let (BodyKind::Form, Some(params)) = (kind, params) {
+        let may_hide = |p: &crate::gigya::params::Param| {
+            is_secret_name(p.name())
+                || (p.value().trim_start().starts_with(['{', '[']) && has_hint(p.value()))
+        };
+        let clean = !params.iter().any(may_hide);
+        if clean {
+            return bytes.clone();
+        }
+    }
+    body(kind, bytes)
+}
+
 /// A body with its secrets redacted. Returns the same bytes (no copy) when nothing needed it.
 #[must_use]
 pub fn body(kind: BodyKind, bytes: &Bytes) -> Bytes {
@@ -448,6 +470,27 @@ fn jsonp_or_json(text: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn request_bodies_with_decoded_params() {
+        use crate::gigya::params::{ConflictPolicy, Params};
+        let clean = Bytes::from_static(b"UID=u-1&data=%7B%22tier%22%3A%22gold%22%7D");
+        let p = Params::decode(None, Some(&clean), ConflictPolicy::BodyWins).unwrap();
+        let out = request_body(BodyKind::Form, &clean, Some(&p));
+        assert_eq!(out.as_ptr(), clean.as_ptr(), "nothing to hide: no copy");
+        for secret in [
+            &b"UID=u-1&s%65cret=hunter2"[..],
+            b"UID=u-1&data=%7B%22password%22%3A%22hunter2%22%7D",
+        ] {
+            let body = Bytes::copy_from_slice(secret);
+            let p = Params::decode(None, Some(&body), ConflictPolicy::BodyWins).unwrap();
+            let out = request_body(BodyKind::Form, &body, Some(&p));
+            assert!(
+                !String::from_utf8_lossy(&out).contains("hunter2"),
+                "{out:?}"
+            );
+        }
+    }
 
     #[test]
     fn secret_names() {

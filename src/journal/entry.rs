@@ -177,7 +177,19 @@ impl Entry {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
         let req_kind = BodyKind::of_request(content_type, &req.body);
-        let (mut req_body, req_truncated) = cap(redact::body(req_kind, &req.body), body_limit);
+        let (mut req_body, req_truncated) = cap(
+            // Under another policy a body value may have been dropped from the merged
+            // parameters, so the quick check would not see it: examine the body itself.
+            redact::request_body(
+                req_kind,
+                &req.body,
+                req.params
+                    .as_ref()
+                    .ok()
+                    .filter(|_| policy == ConflictPolicy::BodyWins),
+            ),
+            body_limit,
+        );
         if !req_body.is_empty() && req_body.as_ptr() == req.body.as_ptr() {
             // Still a slice of the connection's read buffer: copy it rather than keep the
             // whole buffer alive for as long as the entry lives.
