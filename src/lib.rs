@@ -8,11 +8,11 @@
 //!
 //! - [`gigya`] — the wire protocol: parameters, error catalogue, envelope, signatures, JWTs.
 //! - [`exchange`] — a captured request (decoded once) and the reply to it.
-//! - [`matching`] — compiled matchers, the stub index, near-miss explanations.
+//! - `matching` — compiled matchers, the stub index, near-miss explanations.
 //! - [`scenario`] — the file format, loading with `file:line:col` diagnostics, compiling.
 //! - [`emulator`] — stateful emulation of the seed methods: sites, credentials, accounts.
 //! - [`engine`] — shared state and `dispatch`: stubs first, then the emulator, else unmatched.
-//! - [`redact`] — what counts as a secret in recorded traffic, and replacing it.
+//! - `redact` — what counts as a secret in recorded traffic, and replacing it.
 //! - [`record`] — turning forwarded calls into scenario files (`gigya-mock record`).
 //! - [`journal`] — the bounded traffic journal, its queries, HAR export, and `expect:` checks.
 //! - [`admin`] — the `/__admin` API (journal, stubs, reset, verify, shutdown).
@@ -24,6 +24,7 @@
 //! Lower layers never import higher ones; everything below `engine` is synchronous.
 
 pub mod admin;
+#[doc(hidden)]
 pub mod cli;
 pub mod embed;
 pub mod emulator;
@@ -31,9 +32,9 @@ pub mod engine;
 pub mod exchange;
 pub mod gigya;
 pub mod journal;
-pub mod matching;
+pub(crate) mod matching;
 pub mod record;
-pub mod redact;
+pub(crate) mod redact;
 pub mod reload;
 pub mod scenario;
 pub mod server;

@@ -2,7 +2,7 @@
 //! session with the real service can be replayed offline (`gigya-mock record`).
 //!
 //! A call is identified by its Gigya method and the parameters that say what is asked: secrets
-//! ([`redact::is_secret_name`]) and volatile parameters ([`redact::is_volatile_name`]: `nonce`,
+//! (`redact::is_secret_name`) and volatile parameters (`redact::is_volatile_name`: `nonce`,
 //! `timestamp`, `userKey`, `format`, ...) are neither written nor matched on. `apiKey` and the
 //! other parameters match with `equals`; JSON-valued parameters (`profile`, `data`, ...) with
 //! `jsonEquals`, or `jsonIncludes` of what is left when secrets or redacted fields were taken
