@@ -527,6 +527,13 @@ impl GigyaMock {
         }
     }
 
+    /// Every request in the journal, oldest first, as typed entries (secrets already
+    /// redacted): method, path, decoded parameters, which stub answered, the answer, latency.
+    #[must_use]
+    pub fn received_requests(&self) -> Vec<Arc<crate::journal::Entry>> {
+        self.engine.journal().snapshot().0
+    }
+
     /// How many times a stub has answered.
     #[must_use]
     pub fn hits(&self, stub_name: &str) -> Option<u64> {

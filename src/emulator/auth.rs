@@ -98,6 +98,21 @@ pub struct NonceMemory {
     order: VecDeque<(i64, String)>,
 }
 
+/// Remembers a nonce (or JWT id) for twice the timestamp window; `false` when it was already
+/// used within that time. A poisoned memory lets the call through rather than failing it.
+fn first_use(
+    nonces: &Mutex<NonceMemory>,
+    key: String,
+    now_ms: i64,
+    window_ms: i64,
+    config: &AuthConfig,
+) -> bool {
+    match nonces.lock() {
+        Ok(mut mem) => mem.remember(key, now_ms, window_ms.saturating_mul(2), config.max_nonces),
+        Err(_) => true,
+    }
+}
+
 impl NonceMemory {
     /// Records `key` at `now_ms`; `false` when it was already seen and has not expired.
     pub fn remember(&mut self, key: String, now_ms: i64, retain_ms: i64, cap: usize) -> bool {
@@ -404,15 +419,7 @@ fn check_signature(
         site.api_key,
         user_key.as_deref().unwrap_or("")
     );
-    let fresh = match nonces.lock() {
-        Ok(mut mem) => mem.remember(
-            nonce_key,
-            now_ms,
-            window_ms.saturating_mul(2),
-            config.max_nonces,
-        ),
-        Err(_) => true,
-    };
+    let fresh = first_use(nonces, nonce_key, now_ms, window_ms, config);
     if !fresh {
         return Err(AuthFailure::new(
             codes::DUPLICATE_NONCE,
@@ -545,15 +552,7 @@ fn check_jwt(
         "{}\u{0}jwt\u{0}{}\u{0}{}",
         site.api_key, parsed.kid, parsed.jti
     );
-    let fresh = match nonces.lock() {
-        Ok(mut mem) => mem.remember(
-            jti_key,
-            now_ms,
-            window_ms.saturating_mul(2),
-            config.max_nonces,
-        ),
-        Err(_) => true,
-    };
+    let fresh = first_use(nonces, jti_key, now_ms, window_ms, config);
     if !fresh {
         return Err(AuthFailure::new(
             codes::DUPLICATE_NONCE,
