@@ -132,6 +132,8 @@ pub struct EnvelopeSpec {
     pub dynamic_fields: Option<serde_json::Map<String, serde_json::Value>>,
     /// A fixed `callId`.
     pub call_id: Option<String>,
+    /// A fixed `time` (as recorded); the clock's time when absent.
+    pub time: Option<String>,
     /// Extra headers.
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Delay.
@@ -153,6 +155,7 @@ impl EnvelopeSpec {
             fields: None,
             dynamic_fields: None,
             call_id: None,
+            time: None,
             headers: Vec::new(),
             delay: None,
             outcome,
@@ -569,6 +572,7 @@ impl Engine {
                     fields: Some(g.fields.clone()),
                     dynamic_fields: None,
                     call_id: g.call_id.clone(),
+                    time: g.time.clone(),
                     headers: g.headers.clone(),
                     delay: g.delay,
                     outcome,
@@ -603,6 +607,7 @@ impl Engine {
             dynamic_fields: spec.dynamic_fields.as_ref(),
             context: ctx.context.as_deref(),
             time: now,
+            time_text: spec.time.as_deref(),
         };
         let body = env.render(&ctx.format);
         let content_type = match ctx.format {

@@ -138,6 +138,10 @@ pub struct RecordArgs {
     /// Repeat or separate with commas.
     #[arg(long, env = "GIGYA_MOCK_REDACT", value_delimiter = ',')]
     pub redact: Vec<String>,
+    /// Write each answer's recorded `time` into the stub (replays then answer with it);
+    /// without it, replays write the current time.
+    #[arg(long, env = "GIGYA_MOCK_KEEP_TIME")]
+    pub keep_time: bool,
     /// How long the upstream has to answer a call.
     #[arg(long, env = "GIGYA_MOCK_UPSTREAM_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub upstream_timeout: Duration,

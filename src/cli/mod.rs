@@ -221,6 +221,7 @@ fn record(args: args::RecordArgs) -> anyhow::Result<ExitCode> {
         methods: args.methods.clone(),
         redact: args.redact.clone(),
         upstream: upstream.to_string(),
+        keep_time: args.keep_time,
     })?);
     let server = crate::server::ServerConfig {
         bind: args.bind,

@@ -358,6 +358,7 @@ impl Engine {
                         fields,
                         dynamic_fields,
                         call_id: Some(call_id.clone()),
+                        time: g.time.clone(),
                         headers: all_headers,
                         delay: g.delay,
                         outcome: Outcome::Stub(stub.name.clone()),

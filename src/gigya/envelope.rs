@@ -251,6 +251,8 @@ pub struct Envelope<'a> {
     pub context: Option<&'a str>,
     /// The `time` field.
     pub time: SystemTime,
+    /// A fixed `time` text used instead of `time` (recorded answers).
+    pub time_text: Option<&'a str>,
 }
 
 impl Envelope<'_> {
@@ -286,7 +288,10 @@ impl Envelope<'_> {
             self.status_reason.unwrap_or(self.info.status_reason),
         );
         out.push_str(",\"time\":\"");
-        push_time(&mut out, self.time);
+        match self.time_text {
+            Some(text) => out.push_str(text),
+            None => push_time(&mut out, self.time),
+        }
         out.push('"');
         if let Some(fields) = self.fields.filter(|f| !f.is_empty()) {
             out.push(',');
@@ -388,6 +393,7 @@ mod tests {
             dynamic_fields: None,
             context: None,
             time: SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+            time_text: None,
         }
     }
 

@@ -67,6 +67,8 @@ pub struct RecordConfig {
     pub redact: Vec<String>,
     /// Where the answers come from, for the files' header comment.
     pub upstream: String,
+    /// Keep each answer's recorded `time` instead of letting replays write the current time.
+    pub keep_time: bool,
 }
 
 /// Why recording could not start or a file could not be written.
@@ -415,6 +417,13 @@ impl Recorder {
             .and_then(Value::as_str)
             .filter(|s| *s != expected_reason)
             .map(str::to_owned);
+        if self.config.keep_time {
+            r.time = map
+                .get("time")
+                .and_then(Value::as_str)
+                .filter(|t| crate::scenario::compile::valid_time(t))
+                .map(str::to_owned);
+        }
         for key in ENVELOPE_KEYS {
             map.shift_remove(*key);
         }
@@ -559,10 +568,11 @@ fn validation_error(item: &Value) -> Option<ValidationError> {
     })
 }
 
-/// Two answers are the same when only their `callId` differs.
+/// Two answers are the same when only their `callId` (and a kept `time`) differ.
 fn same_answer(a: &Response, b: &Response) -> bool {
     let strip = |r: &Response| Response {
         call_id: None,
+        time: None,
         ..r.clone()
     };
     strip(a) == strip(b)

@@ -10,6 +10,7 @@ fn recorder(dir: &Path, layout: Layout, redact: &[&str]) -> Recorder {
         methods: Vec::new(),
         redact: redact.iter().map(|s| (*s).to_owned()).collect(),
         upstream: "http://upstream.test".into(),
+        keep_time: false,
     })
     .unwrap()
 }
@@ -403,4 +404,37 @@ fn envelope_heads_and_jsonp() {
         (Some(0), Some("abc".to_owned()))
     );
     assert_eq!(envelope_head(b"<html>"), (None, None));
+}
+
+#[test]
+fn keep_time_writes_the_recorded_time_and_replays_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = Recorder::new(RecordConfig {
+        out: dir.path().to_path_buf(),
+        upstream: "http://upstream.test".into(),
+        keep_time: true,
+        ..RecordConfig::default()
+    })
+    .unwrap();
+    let get = call("accounts.getAccountInfo", &[("UID", "u-1")]);
+    r.record(&get, &json_answer(envelope(ID1, json!({"UID": "u-1"}))))
+        .unwrap();
+    let set = load(dir.path());
+    let stub = &set.stubs()[0].source;
+    assert_eq!(
+        stub.response.time.as_deref(),
+        Some("2024-05-01T10:00:00.000Z")
+    );
+    let engine = crate::engine::Engine::new(set, crate::engine::EngineConfig::default());
+    let reply = engine.dispatch(&crate::exchange::CapturedRequest::gigya_call(
+        "accounts.getAccountInfo",
+        [("UID", "u-1")],
+    ));
+    assert_eq!(reply.json().unwrap()["time"], "2024-05-01T10:00:00.000Z");
+    // Without the option the stub has no time: replays write the current one.
+    let plain = tempfile::tempdir().unwrap();
+    let r = recorder(plain.path(), Layout::PerMethod, &[]);
+    r.record(&get, &json_answer(envelope(ID1, json!({"UID": "u-1"}))))
+        .unwrap();
+    assert_eq!(load(plain.path()).stubs()[0].source.response.time, None);
 }

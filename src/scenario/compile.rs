@@ -185,6 +185,8 @@ pub struct GigyaResponse {
     pub details: Option<String>,
     /// A fixed `callId`.
     pub call_id: Option<String>,
+    /// A fixed `time`.
+    pub time: Option<String>,
     /// Rendered `validationErrors` array.
     pub validation_errors: Option<String>,
     /// Rendered method data (object members without braces).
@@ -501,6 +503,37 @@ pub fn compile_refs(inputs: &[&Input]) -> Result<ScenarioSet, Vec<CompileProblem
     })
 }
 
+/// Whether `t` is a UTC ISO-8601 time as Gigya writes `time` (`2024-05-01T10:00:00.123Z`);
+/// only such text is written into answers as is.
+pub fn valid_time(t: &str) -> bool {
+    let b = t.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let at = |i: usize, c: u8| b.get(i) == Some(&c);
+    let head = digits(0..4)
+        && at(4, b'-')
+        && digits(5..7)
+        && at(7, b'-')
+        && digits(8..10)
+        && at(10, b'T')
+        && digits(11..13)
+        && at(13, b':')
+        && digits(14..16)
+        && at(16, b':')
+        && digits(17..19);
+    let tail = match b.get(19..) {
+        Some(b"Z") => true,
+        Some([b'.', rest @ ..]) => {
+            rest.len() >= 2
+                && rest.len() <= 10
+                && rest.last() == Some(&b'Z')
+                && rest[..rest.len() - 1].iter().all(u8::is_ascii_digit)
+        }
+        _ => false,
+    };
+    head && tail
+}
+
 /// Whether `path` names a writable account field: `profile.x`, `data.x.y`, or a top-level
 /// account field such as `isActive`.
 fn valid_field_path(path: &str) -> bool {
@@ -563,7 +596,7 @@ const ENVELOPE_KEYS: &[(&str, &str)] = &[
     ("statusCode", "statusCode"),
     ("statusReason", "statusReason"),
     ("validationErrors", "validationErrors"),
-    ("time", "(generated)"),
+    ("time", "time"),
     ("apiVersion", "(generated)"),
     ("context", "(echoed from the request)"),
 ];
@@ -1056,6 +1089,7 @@ impl Compiler {
             (r.status_code.is_some(), "statusCode"),
             (r.status_reason.is_some(), "statusReason"),
             (r.call_id.is_some(), "callId"),
+            (r.time.is_some(), "time"),
             (!r.validation_errors.is_empty(), "validationErrors"),
         ] {
             if set {
@@ -1209,6 +1243,16 @@ impl Compiler {
             status_reason: r.status_reason.clone(),
             details: r.error_details.clone(),
             call_id: r.call_id.clone(),
+            time: r.time.clone().filter(|t| {
+                let ok = valid_time(t);
+                if !ok {
+                    self.problem(
+                        &at.key("time"),
+                        format!("time {t:?} is not a UTC time such as 2024-05-01T10:00:00.123Z"),
+                    );
+                }
+                ok
+            }),
             validation_errors,
             fields,
             headers,

@@ -244,6 +244,7 @@ const RESPONSE_KEYS: &[&str] = &[
     "statusCode",
     "statusReason",
     "callId",
+    "time",
     "validationErrors",
     "body",
     "bodyFile",
@@ -848,6 +849,7 @@ impl Decoder<'_> {
             ("errorDetails", &mut r.error_details),
             ("statusReason", &mut r.status_reason),
             ("callId", &mut r.call_id),
+            ("time", &mut r.time),
             ("bodyFile", &mut r.body_file),
         ] {
             if let Some(n) = f.take(key) {

@@ -656,7 +656,7 @@ mod tests {
         assert!(
             e[0].contains("`errorCode` is an envelope field; set it with `response.errorCode`")
         );
-        assert!(e[1].contains("`time` is generated"));
+        assert!(e[1].contains("`time` is an envelope field; set it with `response.time`"));
     }
 
     #[test]

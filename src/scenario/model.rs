@@ -596,6 +596,9 @@ pub struct Response {
     /// A fixed `callId` (32 lowercase hex); generated when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub call_id: Option<String>,
+    /// A fixed `time` (`2024-05-01T10:00:00.123Z`, as recorded); the current time when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
     /// `validationErrors` items.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub validation_errors: Vec<ValidationError>,

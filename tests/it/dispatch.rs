@@ -596,3 +596,24 @@ fn run_time_stubs_are_capped() {
         MAX_RUNTIME_STUBS
     );
 }
+
+#[test]
+fn a_fixed_time_is_answered_as_written_and_checked_at_load() {
+    let e = engine(
+        "version: 1\nstubs:\n  - request: {method: a.b}\n    response: {time: \"2024-05-01T10:00:00.123Z\"}\n",
+    );
+    let body = e.dispatch(&call("a.b", &[])).json().unwrap();
+    assert_eq!(body["time"], "2024-05-01T10:00:00.123Z");
+    let err = gigya_mock::scenario::load_sources(vec![gigya_mock::scenario::load::Source {
+        label: "t.yaml".into(),
+        base_dir: ".".into(),
+        format: gigya_mock::scenario::load::Format::Yaml,
+        text: "version: 1\nstubs:\n  - request: {method: a.b}\n    response: {time: yesterday}\n"
+            .into(),
+    }])
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "t.yaml:4:22: time \"yesterday\" is not a UTC time such as 2024-05-01T10:00:00.123Z"
+    );
+}
