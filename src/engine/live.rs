@@ -21,19 +21,7 @@ use crate::scenario::model::Fault;
 use crate::scenario::template::RenderInput;
 use crate::scenario::{CompiledResponse, CompiledStub, ScenarioSet, Summary};
 
-/// Top-level fields the envelope owns; a rendered body cannot set them.
-const ENVELOPE_FIELDS: &[&str] = &[
-    "callId",
-    "errorCode",
-    "errorMessage",
-    "errorDetails",
-    "statusCode",
-    "statusReason",
-    "validationErrors",
-    "time",
-    "apiVersion",
-    "context",
-];
+use crate::gigya::envelope::ENVELOPE_FIELDS;
 
 /// The most fault rules the admin API keeps.
 pub const MAX_ADMIN_FAULTS: usize = 1000;
@@ -340,7 +328,7 @@ impl Engine {
                         other => {
                             return Err(format!(
                                 "the body rendered to {}, not an object of top-level fields",
-                                json_kind(&other)
+                                crate::scenario::compile::json_type(&other)
                             ));
                         }
                     },
@@ -425,17 +413,6 @@ fn apply_fault(reply: &mut Reply, fault: &Fault) {
                 reply.body.slice(..cut)
             };
         }
-    }
-}
-
-fn json_kind(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "a list",
-        serde_json::Value::Object(_) => "an object",
     }
 }
 

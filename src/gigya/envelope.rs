@@ -319,6 +319,21 @@ impl Envelope<'_> {
     }
 }
 
+/// Top-level fields the envelope owns: a stub's body, a rendered template or a recorded answer
+/// never sets them as method data.
+pub const ENVELOPE_FIELDS: &[&str] = &[
+    "callId",
+    "errorCode",
+    "errorMessage",
+    "errorDetails",
+    "statusCode",
+    "statusReason",
+    "validationErrors",
+    "time",
+    "apiVersion",
+    "context",
+];
+
 /// The content type of JSONP answers.
 pub const JSONP_CONTENT_TYPE: &str = "text/javascript; charset=utf-8";
 

@@ -424,7 +424,7 @@ impl Recorder {
                 .filter(|t| crate::scenario::compile::valid_time(t))
                 .map(str::to_owned);
         }
-        for key in ENVELOPE_KEYS {
+        for key in crate::gigya::envelope::ENVELOPE_FIELDS {
             map.shift_remove(*key);
         }
         if !map.is_empty() {
@@ -538,20 +538,6 @@ impl Recorder {
         out
     }
 }
-
-/// Top-level envelope members the server writes itself (or from the response's own fields).
-const ENVELOPE_KEYS: &[&str] = &[
-    "callId",
-    "errorCode",
-    "errorMessage",
-    "errorDetails",
-    "statusCode",
-    "statusReason",
-    "validationErrors",
-    "time",
-    "apiVersion",
-    "context",
-];
 
 fn validation_error(item: &Value) -> Option<ValidationError> {
     let code = u32::try_from(item.get("errorCode")?.as_u64()?).ok()?;

@@ -587,20 +587,6 @@ pub(super) struct Compiler {
     templates: crate::scenario::template::Templates,
 }
 
-/// Top-level body keys that belong to the envelope and must be set through their own fields.
-const ENVELOPE_KEYS: &[(&str, &str)] = &[
-    ("callId", "callId"),
-    ("errorCode", "errorCode"),
-    ("errorMessage", "errorMessage"),
-    ("errorDetails", "errorDetails"),
-    ("statusCode", "statusCode"),
-    ("statusReason", "statusReason"),
-    ("validationErrors", "validationErrors"),
-    ("time", "time"),
-    ("apiVersion", "(generated)"),
-    ("context", "(echoed from the request)"),
-];
-
 impl Compiler {
     pub(super) fn into_result<T>(self, value: T) -> Result<T, Vec<CompileProblem>> {
         if self.problems.is_empty() {
@@ -1195,11 +1181,12 @@ impl Compiler {
             None => String::new(),
             Some((Value::Object(map), body_at)) => {
                 for (k, _) in &map {
-                    if let Some((_, field)) = ENVELOPE_KEYS.iter().find(|(key, _)| key == k) {
-                        let hint = if field.starts_with('(') {
-                            format!("`{k}` is {}", field.trim_matches(|c| c == '(' || c == ')'))
-                        } else {
-                            format!("set it with `response.{field}`")
+                    if crate::gigya::envelope::ENVELOPE_FIELDS.contains(&k.as_str()) {
+                        // Every envelope field but these two has a response key of its own name.
+                        let hint = match k.as_str() {
+                            "apiVersion" => format!("`{k}` is generated"),
+                            "context" => format!("`{k}` is echoed from the request"),
+                            _ => format!("set it with `response.{k}`"),
                         };
                         self.problem(
                             &body_at.key(k),
@@ -1261,7 +1248,8 @@ impl Compiler {
     }
 }
 
-fn json_type(v: &Value) -> &'static str {
+/// A JSON value's kind for messages ("a list", "an object", ...).
+pub(crate) fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
