@@ -148,6 +148,17 @@ impl std::fmt::Debug for Shared {
     }
 }
 
+/// A connection the server can serve: a byte stream it can also abort (transport faults).
+pub(crate) trait ConnIo:
+    tokio::io::AsyncRead + tokio::io::AsyncWrite + faults::AbortSocket + Unpin + Send + 'static
+{
+}
+
+impl<T> ConnIo for T where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + faults::AbortSocket + Unpin + Send + 'static
+{
+}
+
 /// What a listener serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Role {
@@ -179,12 +190,7 @@ impl Shared {
         role: Role,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>
     where
-        I: tokio::io::AsyncRead
-            + tokio::io::AsyncWrite
-            + faults::AbortSocket
-            + Unpin
-            + Send
-            + 'static,
+        I: ConnIo,
     {
         // Boxed: intercepted CONNECT tunnels serve connections from inside a request handler,
         // which makes this future recursive.
@@ -199,12 +205,7 @@ impl Shared {
         scheme: Scheme,
         role: Role,
     ) where
-        I: tokio::io::AsyncRead
-            + tokio::io::AsyncWrite
-            + faults::AbortSocket
-            + Unpin
-            + Send
-            + 'static,
+        I: ConnIo,
     {
         let conn_shared = self.clone();
         // Transport faults end the whole connection through this switch.
