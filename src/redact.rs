@@ -418,7 +418,7 @@ pub fn request_body(
     params: Option<&crate::gigya::params::Params>,
 ) -> Bytes {
     if let (BodyKind::Form, Some(params)) = (kind, params) {
-        let may_hide = |p: &crate::gigya::params::Param| {
+        let may_hide = |p: crate::gigya::params::Param<'_>| {
             is_secret_name(p.name())
                 || (p.value().trim_start().starts_with(['{', '[']) && has_hint(p.value()))
         };

@@ -78,80 +78,83 @@ pub enum DecodeError {
     },
 }
 
-/// One decoded parameter.
+/// Where one parameter's name and value sit in the set's text.
 #[derive(Debug)]
-pub struct Param {
-    /// Name and value in one buffer (one allocation per parameter): the name is the first
-    /// `name_len` bytes.
-    text: String,
+struct Slot {
+    start: usize,
     name_len: usize,
+    end: usize,
     source: Source,
     json: OnceLock<Option<serde_json::Value>>,
 }
 
-impl Clone for Param {
+impl Clone for Slot {
     fn clone(&self) -> Self {
         Self {
-            text: self.text.clone(),
+            start: self.start,
             name_len: self.name_len,
+            end: self.end,
             source: self.source,
             json: OnceLock::new(),
         }
     }
 }
 
-impl Param {
-    /// A parameter from already-decoded text.
-    #[must_use]
-    pub fn new(name: impl Into<String>, value: impl Into<String>, source: Source) -> Self {
-        let mut text: String = name.into();
-        let name_len = text.len();
-        text.push_str(&value.into());
-        Self {
-            text,
-            name_len,
-            source,
-            json: OnceLock::new(),
-        }
-    }
+/// One decoded parameter: a view into its [`Params`].
+#[derive(Debug, Clone, Copy)]
+pub struct Param<'a> {
+    text: &'a str,
+    slot: &'a Slot,
+}
 
+impl<'a> Param<'a> {
     /// The name exactly as received.
     #[must_use]
-    pub fn name(&self) -> &str {
-        self.text.get(..self.name_len).unwrap_or_default()
+    pub fn name(self) -> &'a str {
+        self.text
+            .get(self.slot.start..self.slot.start + self.slot.name_len)
+            .unwrap_or_default()
     }
 
     /// The decoded value.
     #[must_use]
-    pub fn value(&self) -> &str {
-        self.text.get(self.name_len..).unwrap_or_default()
+    pub fn value(self) -> &'a str {
+        self.text
+            .get(self.slot.start + self.slot.name_len..self.slot.end)
+            .unwrap_or_default()
     }
 
     /// Where it came from.
     #[must_use]
-    pub fn source(&self) -> Source {
-        self.source
+    pub fn source(self) -> Source {
+        self.slot.source
     }
 
     /// The cache behind [`Param::json`], for matchers that share it.
     #[must_use]
-    pub fn json_cell(&self) -> &OnceLock<Option<serde_json::Value>> {
-        &self.json
+    pub fn json_cell(self) -> &'a OnceLock<Option<serde_json::Value>> {
+        &self.slot.json
     }
 
     /// The value parsed as JSON, or `None` when it is not JSON. Parsed once, then cached.
     #[must_use]
-    pub fn json(&self) -> Option<&serde_json::Value> {
-        self.json
-            .get_or_init(|| serde_json::from_str(self.value()).ok())
+    pub fn json(self) -> Option<&'a serde_json::Value> {
+        let value = self.value();
+        self.slot
+            .json
+            .get_or_init(|| serde_json::from_str(value).ok())
             .as_ref()
     }
 }
 
 /// The merged parameter set of one request.
+///
+/// Every decoded name and value lives in one text buffer (two allocations per request, not
+/// one per parameter); [`Param`]s are views into it.
 #[derive(Debug, Clone, Default)]
 pub struct Params {
-    entries: Vec<Param>,
+    text: String,
+    slots: Vec<Slot>,
 }
 
 impl Params {
@@ -166,7 +169,8 @@ impl Params {
     ) -> Result<Self, DecodeError> {
         let query = query.map(str::as_bytes);
         let mut merge = Merge {
-            entries: Vec::with_capacity(expected_count(query) + expected_count(body)),
+            text: Vec::with_capacity(query.map_or(0, <[u8]>::len) + body.map_or(0, <[u8]>::len)),
+            slots: Vec::with_capacity(expected_count(query) + expected_count(body)),
             names: None,
             policy,
         };
@@ -176,8 +180,15 @@ impl Params {
         if let Some(b) = body {
             decode_into(b, Source::Body, &mut merge)?;
         }
+        // Every piece was checked as it was decoded, so this cannot fail; the error arm only
+        // keeps the function total.
+        let text = String::from_utf8(merge.text).map_err(|_| DecodeError::RawNotUtf8 {
+            location: Source::Body,
+            offset: 0,
+        })?;
         Ok(Self {
-            entries: merge.entries,
+            text,
+            slots: merge.slots,
         })
     }
 
@@ -189,45 +200,59 @@ impl Params {
         K: Into<String>,
         V: Into<String>,
     {
-        Self {
-            entries: pairs
-                .into_iter()
-                .map(|(k, v)| Param::new(k, v, Source::Body))
-                .collect(),
+        let mut out = Self::default();
+        for (k, v) in pairs {
+            let start = out.text.len();
+            out.text.push_str(&k.into());
+            let name_len = out.text.len() - start;
+            out.text.push_str(&v.into());
+            out.slots.push(Slot {
+                start,
+                name_len,
+                end: out.text.len(),
+                source: Source::Body,
+                json: OnceLock::new(),
+            });
+        }
+        out
+    }
+
+    fn view<'a>(&'a self, slot: &'a Slot) -> Param<'a> {
+        Param {
+            text: &self.text,
+            slot,
         }
     }
 
     /// Looks a parameter up: an exact-case match first, then a case-insensitive one.
     #[must_use]
-    pub fn get(&self, name: &str) -> Option<&Param> {
-        self.entries.iter().find(|p| p.name() == name).or_else(|| {
-            self.entries
-                .iter()
-                .find(|p| p.name().eq_ignore_ascii_case(name))
-        })
+    pub fn get(&self, name: &str) -> Option<Param<'_>> {
+        self.iter()
+            .find(|p| p.name() == name)
+            .or_else(|| self.iter().find(|p| p.name().eq_ignore_ascii_case(name)))
     }
 
     /// The value of a parameter, looked up as [`Params::get`] does.
     #[must_use]
     pub fn value(&self, name: &str) -> Option<&str> {
-        self.get(name).map(Param::value)
+        self.get(name).map(|p| p.value())
     }
 
     /// Every parameter, in arrival order.
-    pub fn iter(&self) -> impl Iterator<Item = &Param> {
-        self.entries.iter()
+    pub fn iter(&self) -> impl Iterator<Item = Param<'_>> {
+        self.slots.iter().map(|s| self.view(s))
     }
 
     /// Number of parameters.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.slots.len()
     }
 
     /// Whether there are none.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.slots.is_empty()
     }
 }
 
@@ -258,7 +283,7 @@ impl Params {
     /// `socialize.getUserSettings`).
     #[must_use]
     pub fn invalid_json_param_except(&self, skip: &[&str]) -> Option<(&str, String)> {
-        self.entries.iter().find_map(|p| {
+        self.iter().find_map(|p| {
             let is_json_param = JSON_PARAMS.iter().any(|n| n.eq_ignore_ascii_case(p.name()))
                 && !skip.iter().any(|n| n.eq_ignore_ascii_case(p.name()));
             if !is_json_param || p.value().trim().is_empty() || p.json().is_some() {
@@ -294,10 +319,12 @@ fn expected_count(raw: Option<&[u8]>) -> usize {
 
 /// The parameters decoded so far, and how to add one.
 struct Merge {
-    entries: Vec<Param>,
+    /// Decoded names and values, back to back.
+    text: Vec<u8>,
+    slots: Vec<Slot>,
     /// Name → position, built once there are too many parameters to search one by one (so a
     /// body of 100,000 names costs linear time, not quadratic).
-    names: Option<std::collections::HashMap<String, usize>>,
+    names: Option<std::collections::HashMap<Vec<u8>, usize>>,
     policy: ConflictPolicy,
 }
 
@@ -305,134 +332,198 @@ impl Merge {
     /// Parameters searched one by one before the name map is built.
     const LINEAR: usize = 16;
 
-    fn position(&mut self, name: &str) -> Option<usize> {
-        if self.entries.len() <= Self::LINEAR {
-            return self.entries.iter().position(|p| p.name() == name);
+    fn name_of(&self, slot: &Slot) -> &[u8] {
+        self.text
+            .get(slot.start..slot.start + slot.name_len)
+            .unwrap_or_default()
+    }
+
+    /// Where the parameter named like `slot` already is, if anywhere.
+    fn position(&mut self, slot: &Slot) -> Option<usize> {
+        let text = &self.text;
+        let name_of = |s: &Slot| text.get(s.start..s.start + s.name_len).unwrap_or_default();
+        let name = name_of(slot);
+        if self.slots.len() <= Self::LINEAR {
+            return self.slots.iter().position(|s| name_of(s) == name);
         }
-        let entries = &self.entries;
+        let slots = &self.slots;
         self.names
             .get_or_insert_with(|| {
-                entries
+                slots
                     .iter()
                     .enumerate()
-                    .map(|(i, p)| (p.name().to_owned(), i))
+                    .map(|(i, s)| (name_of(s).to_vec(), i))
                     .collect()
             })
             .get(name)
             .copied()
     }
 
-    /// Adds a parameter: a name repeated within one source keeps its place and takes the last
-    /// value; a body parameter also in the query follows the conflict policy.
-    fn add(&mut self, param: Param) -> Result<(), DecodeError> {
-        let Some(i) = self.position(param.name()) else {
-            if let Some(names) = &mut self.names {
-                names.insert(param.name().to_owned(), self.entries.len());
+    /// Adds the parameter just decoded at the end of the text: a name repeated within one
+    /// source keeps its place and takes the last value; a body parameter also in the query
+    /// follows the conflict policy.
+    fn add(&mut self, slot: Slot) -> Result<(), DecodeError> {
+        let Some(i) = self.position(&slot) else {
+            let at = self.slots.len();
+            if self.names.is_some() {
+                let name = self.name_of(&slot).to_vec();
+                if let Some(names) = &mut self.names {
+                    names.insert(name, at);
+                }
             }
-            self.entries.push(param);
+            self.slots.push(slot);
             return Ok(());
         };
-        let Some(slot) = self.entries.get_mut(i) else {
+        let policy = self.policy;
+        let name = String::from_utf8_lossy(self.name_of(&slot)).into_owned();
+        let Some(existing) = self.slots.get_mut(i) else {
             return Ok(());
         };
-        if slot.source == param.source {
-            *slot = param;
+        if existing.source == slot.source {
+            *existing = slot;
             return Ok(());
         }
-        match self.policy {
-            ConflictPolicy::BodyWins => *slot = param,
+        match policy {
+            ConflictPolicy::BodyWins => *existing = slot,
             ConflictPolicy::QueryWins => {}
-            ConflictPolicy::Reject => {
-                return Err(DecodeError::Conflict {
-                    name: param.name().to_owned(),
-                });
-            }
+            ConflictPolicy::Reject => return Err(DecodeError::Conflict { name }),
         }
         Ok(())
     }
 }
 
-fn decode_into(raw: &[u8], source: Source, out: &mut Merge) -> Result<(), DecodeError> {
-    let mut start = 0;
-    for piece in raw.split(|b| *b == b'&') {
-        let offset = start;
-        start += piece.len() + 1;
-        if piece.is_empty() {
-            continue;
-        }
-        let (bytes, name_len) = decode_piece(piece, source, offset)?;
-        let bad_utf8 = |bytes: &[u8]| DecodeError::InvalidUtf8 {
-            location: source,
-            name: String::from_utf8_lossy(bytes.get(..name_len).unwrap_or_default()).into_owned(),
-        };
-        let text = String::from_utf8(bytes).map_err(|e| bad_utf8(e.as_bytes()))?;
-        // Name and value must each be UTF-8 on their own, not only together.
-        if !text.is_char_boundary(name_len) {
-            return Err(bad_utf8(text.as_bytes()));
-        }
-        if name_len == 0 {
-            continue;
-        }
-        out.add(Param {
-            text,
-            name_len,
-            source,
-            json: OnceLock::new(),
-        })?;
+/// Byte classes of the decoder: most bytes are copied as they are; these are looked at.
+const AMP: u8 = 1;
+const EQ: u8 = 2;
+const PCT: u8 = 3;
+const PLUS: u8 = 4;
+/// Copied as is, but the part it is in must be checked for UTF-8.
+const HIGH: u8 = 5;
+
+static CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    table[b'&' as usize] = AMP;
+    table[b'=' as usize] = EQ;
+    table[b'%' as usize] = PCT;
+    table[b'+' as usize] = PLUS;
+    let mut i = 0x80;
+    while i < 256 {
+        table[i] = HIGH;
+        i += 1;
     }
-    Ok(())
+    table
+};
+
+/// The parameter being decoded: where it starts in the text, where its name ends, and
+/// whether its name and value may hold bytes that are not UTF-8.
+struct Piece {
+    start: usize,
+    name_len: Option<usize>,
+    name_unchecked: bool,
+    value_unchecked: bool,
 }
 
-/// Percent-decodes one `name=value` piece in a single pass into one buffer; returns it with
-/// the length of the decoded name. `offset` is the piece's position in its source. Runs of
-/// plain bytes are copied whole; only `%`, `+` and the first `=` are looked at one by one.
-fn decode_piece(
-    piece: &[u8],
-    source: Source,
-    offset: usize,
-) -> Result<(Vec<u8>, usize), DecodeError> {
-    let mut out = Vec::with_capacity(piece.len());
-    let mut name_len = None;
+impl Piece {
+    fn at(start: usize) -> Self {
+        Self {
+            start,
+            name_len: None,
+            name_unchecked: false,
+            value_unchecked: false,
+        }
+    }
+
+    fn flag_unchecked(&mut self) {
+        if self.name_len.is_none() {
+            self.name_unchecked = true;
+        } else {
+            self.value_unchecked = true;
+        }
+    }
+}
+
+/// Decodes one source (`a=1&b=%7B%7D+x`) in a single pass over its bytes, appending every
+/// name and value to the text and adding each parameter as it ends. Runs of plain bytes are
+/// copied whole; `&`, `=`, `%`, `+` and bytes above 0x7F are the only ones looked at.
+fn decode_into(raw: &[u8], source: Source, out: &mut Merge) -> Result<(), DecodeError> {
+    let mut piece = Piece::at(out.text.len());
+    let mut run = 0;
     let mut i = 0;
-    loop {
-        let rest = piece.get(i..).unwrap_or_default();
-        let run = rest
-            .iter()
-            .position(|b| matches!(b, b'%' | b'+' | b'='))
-            .unwrap_or(rest.len());
-        out.extend_from_slice(rest.get(..run).unwrap_or_default());
-        i += run;
-        match piece.get(i) {
-            None => break,
-            Some(b'%') => {
-                let hi = piece.get(i + 1).and_then(|c| hex_val(*c));
-                let lo = piece.get(i + 2).and_then(|c| hex_val(*c));
+    while let Some(&b) = raw.get(i) {
+        let class = CLASS[usize::from(b)];
+        if class == 0 {
+            i += 1;
+            continue;
+        }
+        if class == HIGH {
+            piece.flag_unchecked();
+            i += 1;
+            continue;
+        }
+        out.text
+            .extend_from_slice(raw.get(run..i).unwrap_or_default());
+        match class {
+            AMP => {
+                finish(piece, source, out)?;
+                piece = Piece::at(out.text.len());
+            }
+            EQ => match piece.name_len {
+                // The first `=` ends the name; later ones are part of the value.
+                None => piece.name_len = Some(out.text.len() - piece.start),
+                Some(_) => out.text.push(b'='),
+            },
+            PLUS => out.text.push(b' '),
+            _ => {
+                let hi = raw.get(i + 1).and_then(|c| hex_val(*c));
+                let lo = raw.get(i + 2).and_then(|c| hex_val(*c));
                 let (Some(h), Some(l)) = (hi, lo) else {
                     return Err(DecodeError::BadPercent {
                         location: source,
-                        offset: offset + i,
+                        offset: i,
                     });
                 };
-                out.push(h << 4 | l);
-                i += 3;
-            }
-            Some(b'+') => {
-                out.push(b' ');
-                i += 1;
-            }
-            Some(_) => {
-                // `=`: the first one ends the name, later ones are part of the value.
-                if name_len.is_none() {
-                    name_len = Some(out.len());
-                } else {
-                    out.push(b'=');
+                let byte = h << 4 | l;
+                if !byte.is_ascii() {
+                    piece.flag_unchecked();
                 }
-                i += 1;
+                out.text.push(byte);
+                i += 2;
             }
         }
+        i += 1;
+        run = i;
     }
-    let name_len = name_len.unwrap_or(out.len());
-    Ok((out, name_len))
+    out.text
+        .extend_from_slice(raw.get(run..).unwrap_or_default());
+    finish(piece, source, out)
+}
+
+/// Ends a parameter: skips empty pieces and empty names, checks that name and value are each
+/// UTF-8 on their own, and adds it.
+fn finish(piece: Piece, source: Source, out: &mut Merge) -> Result<(), DecodeError> {
+    let end = out.text.len();
+    let name_len = piece.name_len.unwrap_or(end - piece.start);
+    if name_len == 0 {
+        out.text.truncate(piece.start);
+        return Ok(());
+    }
+    if piece.name_unchecked || piece.value_unchecked {
+        let decoded = out.text.get(piece.start..end).unwrap_or_default();
+        let (name, value) = decoded.split_at(name_len.min(decoded.len()));
+        if std::str::from_utf8(name).is_err() || std::str::from_utf8(value).is_err() {
+            return Err(DecodeError::InvalidUtf8 {
+                location: source,
+                name: String::from_utf8_lossy(name).into_owned(),
+            });
+        }
+    }
+    out.add(Slot {
+        start: piece.start,
+        name_len,
+        end,
+        source,
+        json: OnceLock::new(),
+    })
 }
 
 fn hex_val(c: u8) -> Option<u8> {
@@ -551,6 +642,27 @@ mod tests {
                 name: "UID".into()
             }
         );
+    }
+
+    #[test]
+    fn raw_bytes_that_are_not_utf8_name_the_parameter() {
+        let e =
+            Params::decode(None, Some(b"ok=1&name=caf\xe9"), ConflictPolicy::BodyWins).unwrap_err();
+        assert_eq!(
+            e,
+            DecodeError::InvalidUtf8 {
+                location: Source::Body,
+                name: "name".into()
+            }
+        );
+    }
+
+    #[test]
+    fn repeated_names_take_the_last_value_in_one_shared_text() {
+        let p = decode(Some("a=1&b=2&a=3"), Some("b=%7B%7D&c=x")).unwrap();
+        let pairs: Vec<(&str, &str)> = p.iter().map(|p| (p.name(), p.value())).collect();
+        assert_eq!(pairs, [("a", "3"), ("b", "{}"), ("c", "x")]);
+        assert!(p.get("b").unwrap().json().unwrap().is_object());
     }
 
     #[test]

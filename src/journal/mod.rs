@@ -3,23 +3,25 @@
 //!
 //! The server records every request it answers (admin calls excepted) after the answer is
 //! decided and any delay has passed, and before the answer is sent — so a client that got its
-//! answer finds the call in the journal. The entry is built and redacted outside the lock;
-//! the lock is held only to number the entry and push it (evicting the oldest entry when the
-//! ring is full, which the `dropped` counter counts). Queries clone the `Arc`s of the entries
-//! they need under the lock and do everything else after releasing it.
+//! answer finds the call in the journal. Recording copies the exchange's text into one buffer
+//! ([`raw`]); the redacted [`Entry`] is built from it the first time anybody reads it, and
+//! kept. The lock is held only to number a record and push it (evicting the oldest when the
+//! ring is full, which the `dropped` counter counts). Queries clone the `Arc`s of the records
+//! they need under the lock and build and filter after releasing it.
 //!
-//! Layout: [`entry`] (what one entry holds, redaction at build time), [`filter`] (admin query
-//! filters), [`har`] (HAR 1.2 export), [`verify`] (expectations → report) and [`junit`]
-//! (report → JUnit XML).
+//! Layout: [`entry`] (what one entry holds, redaction at build time), `raw` (what a record
+//! keeps until it is read), [`filter`] (admin query filters), [`har`] (HAR 1.2 export),
+//! [`verify`] (expectations → report) and [`junit`] (report → JUnit XML).
 
 pub mod entry;
 pub mod filter;
 pub mod har;
 pub mod junit;
+mod raw;
 pub mod verify;
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -72,9 +74,40 @@ pub struct Stats {
     pub body_limit: usize,
 }
 
+/// One record of the ring: an entry, or the exchange it is built from on first read.
+#[derive(Debug)]
+struct Slot {
+    id: u64,
+    record: Record,
+}
+
+// Records live inside an `Arc<Slot>` already; boxing the large variant would cost one more
+// allocation per request for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum Record {
+    Built(Arc<Entry>),
+    Raw(raw::RawExchange, OnceLock<Arc<Entry>>),
+}
+
+impl Slot {
+    fn entry(&self, body_limit: usize) -> Arc<Entry> {
+        match &self.record {
+            Record::Built(entry) => entry.clone(),
+            Record::Raw(raw, built) => built
+                .get_or_init(|| {
+                    let mut entry = raw.build(body_limit);
+                    entry.id = self.id;
+                    Arc::new(entry)
+                })
+                .clone(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Ring {
-    entries: VecDeque<Arc<Entry>>,
+    entries: VecDeque<Arc<Slot>>,
     last_id: u64,
     recorded: u64,
     dropped: u64,
@@ -133,15 +166,21 @@ impl Journal {
         if !self.enabled() {
             return;
         }
-        let entry = Entry::build(
-            req,
-            reply,
-            http_version,
-            latency,
-            self.config.body_limit,
-            policy,
-        );
-        self.record(entry);
+        let limit = self.config.body_limit;
+        if req.body.len() > limit || reply.body.len() > limit {
+            // A body over the limit is cut now rather than kept whole until it is read.
+            self.record(Entry::build(
+                req,
+                reply,
+                http_version,
+                latency,
+                limit,
+                policy,
+            ));
+            return;
+        }
+        let raw = raw::RawExchange::capture(req, reply, http_version, latency, policy);
+        self.push(Record::Raw(raw, OnceLock::new()));
     }
 
     /// Numbers an entry and adds it; returns its id (0 when the journal is disabled).
@@ -149,15 +188,24 @@ impl Journal {
         if !self.enabled() {
             return 0;
         }
-        let mut entry = Arc::new(entry);
+        self.push(Record::Built(Arc::new(entry)))
+    }
+
+    fn push(&self, record: Record) -> u64 {
+        let mut slot = Arc::new(Slot { id: 0, record });
         let evicted;
         let id;
         {
             let mut ring = self.lock();
             ring.last_id += 1;
             id = ring.last_id;
-            if let Some(e) = Arc::get_mut(&mut entry) {
-                e.id = id;
+            if let Some(s) = Arc::get_mut(&mut slot) {
+                s.id = id;
+                if let Record::Built(entry) = &mut s.record {
+                    if let Some(e) = Arc::get_mut(entry) {
+                        e.id = id;
+                    }
+                }
             }
             evicted = if ring.entries.len() >= self.config.capacity {
                 ring.dropped += 1;
@@ -165,10 +213,10 @@ impl Journal {
             } else {
                 None
             };
-            ring.entries.push_back(entry);
+            ring.entries.push_back(slot);
             ring.recorded += 1;
         }
-        // Freed outside the lock: an entry can hold two 64 KiB bodies.
+        // Freed outside the lock: a record can hold two 64 KiB bodies.
         drop(evicted);
         id
     }
@@ -194,12 +242,18 @@ impl Journal {
     /// Every entry with an id above `since`, oldest first, and the counters at that moment.
     #[must_use]
     pub fn after(&self, since: u64) -> (Vec<Arc<Entry>>, Stats) {
-        let ring = self.lock();
-        // Ids are consecutive within the ring, so the first wanted entry is found by offset.
-        let first = ring.entries.front().map_or(0, |e| e.id);
-        let skip = usize::try_from((since + 1).saturating_sub(first)).unwrap_or(usize::MAX);
-        let entries = ring.entries.iter().skip(skip).cloned().collect();
-        (entries, self.stats_of(&ring))
+        let (slots, stats) = {
+            let ring = self.lock();
+            // Ids are consecutive within the ring, so the first wanted record is found by
+            // offset.
+            let first = ring.entries.front().map_or(0, |e| e.id);
+            let skip = usize::try_from((since + 1).saturating_sub(first)).unwrap_or(usize::MAX);
+            let slots: Vec<Arc<Slot>> = ring.entries.iter().skip(skip).cloned().collect();
+            (slots, self.stats_of(&ring))
+        };
+        let limit = self.config.body_limit;
+        let entries = slots.iter().map(|s| s.entry(limit)).collect();
+        (entries, stats)
     }
 
     /// Every entry, oldest first, and the counters.

@@ -356,7 +356,7 @@ pub struct RequestMatcher {
     pub all_of: Vec<RequestMatcher>,
 }
 
-fn param_subject<'a>(p: Option<&'a Param>) -> Subject<'a> {
+fn param_subject<'a>(p: Option<Param<'a>>) -> Subject<'a> {
     match p {
         Some(p) => Subject::Text(p.value(), p.json_cell()),
         None => Subject::Missing,

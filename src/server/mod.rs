@@ -15,8 +15,10 @@
 //! the traffic under test.
 
 use std::convert::Infallible;
+use std::future::Future as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -676,12 +678,14 @@ async fn read_body(
     if declared.is_some_and(|n| n > max as u64) {
         return Err(BodyError::TooLarge(max));
     }
-    match tokio::time::timeout(
-        shared.config.body_timeout,
-        Limited::new(body, max).collect(),
-    )
-    .await
-    {
+    let mut collect = std::pin::pin!(Limited::new(body, max).collect());
+    // A small body has usually arrived with the head: take it without arming a timer.
+    let first = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
+    let collected = match first {
+        Poll::Ready(done) => Ok(done),
+        Poll::Pending => tokio::time::timeout(shared.config.body_timeout, collect).await,
+    };
+    match collected {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge(max)),
         Ok(Err(e)) => Err(BodyError::Read(e.to_string())),
