@@ -113,6 +113,9 @@ impl CallContext {
     }
 }
 
+/// The header that repeats an envelope's `callId`.
+const X_CALLID: HeaderName = HeaderName::from_static("x-callid");
+
 /// Everything variable in one envelope answer.
 #[derive(Debug, Clone)]
 pub struct EnvelopeSpec {
@@ -630,7 +633,7 @@ impl Engine {
         }
         if self.config.x_callid {
             if let Ok(v) = HeaderValue::from_str(&call_id) {
-                headers.push((HeaderName::from_static("x-callid"), v));
+                headers.push((X_CALLID, v));
             }
         }
         headers.extend(spec.headers);

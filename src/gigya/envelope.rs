@@ -114,18 +114,19 @@ impl CallIds {
                 Err(_) => (fastrand::u64(..), fastrand::u64(..)),
             },
         };
-        let mut id = String::with_capacity(32);
-        push_hex(&mut id, a);
-        push_hex(&mut id, b);
-        id
+        let mut id = [0u8; 32];
+        let (high, low) = id.split_at_mut(16);
+        hex_into(high, a);
+        hex_into(low, b);
+        String::from_utf8_lossy(&id).into_owned()
     }
 }
 
-/// Appends `n` as 16 lowercase hex digits.
-fn push_hex(out: &mut String, n: u64) {
+/// Writes `n` as lowercase hex digits into `out` (16 of them for a whole `u64`).
+fn hex_into(out: &mut [u8], n: u64) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for shift in (0..16).rev() {
-        out.push(char::from(HEX[((n >> (shift * 4)) & 0xf) as usize]));
+    for (i, digit) in out.iter_mut().rev().enumerate() {
+        *digit = HEX[((n >> (i * 4)) & 0xf) as usize];
     }
 }
 

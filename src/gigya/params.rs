@@ -227,9 +227,22 @@ impl Params {
     /// Looks a parameter up: an exact-case match first, then a case-insensitive one.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<Param<'_>> {
-        self.iter()
-            .find(|p| p.name() == name)
-            .or_else(|| self.iter().find(|p| p.name().eq_ignore_ascii_case(name)))
+        // One pass: names of another length are skipped at once; the first name equal but
+        // for case is kept in case no exact match follows.
+        let mut folded = None;
+        for slot in &self.slots {
+            if slot.name_len != name.len() {
+                continue;
+            }
+            let p = self.view(slot);
+            if p.name() == name {
+                return Some(p);
+            }
+            if folded.is_none() && p.name().eq_ignore_ascii_case(name) {
+                folded = Some(p);
+            }
+        }
+        folded
     }
 
     /// The value of a parameter, looked up as [`Params::get`] does.
@@ -449,12 +462,17 @@ fn decode_into(raw: &[u8], source: Source, out: &mut Merge) -> Result<(), Decode
     let mut piece = Piece::at(out.text.len());
     let mut run = 0;
     let mut i = 0;
-    while let Some(&b) = raw.get(i) {
+    loop {
+        // Plain bytes in a tight loop; stop at the first byte that needs a look.
+        let rest = raw.get(i..).unwrap_or_default();
+        i += rest
+            .iter()
+            .take_while(|b| CLASS[usize::from(**b)] == 0)
+            .count();
+        let Some(&b) = raw.get(i) else {
+            break;
+        };
         let class = CLASS[usize::from(b)];
-        if class == 0 {
-            i += 1;
-            continue;
-        }
         if class == HIGH {
             piece.flag_unchecked();
             i += 1;

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::{BodyExt, Full, Limited, combinators::BoxBody};
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -678,19 +678,46 @@ async fn read_body(
     if declared.is_some_and(|n| n > max as u64) {
         return Err(BodyError::TooLarge(max));
     }
-    let mut collect = std::pin::pin!(Limited::new(body, max).collect());
+    let mut collect = std::pin::pin!(collect_capped(body, max));
     // A small body has usually arrived with the head: take it without arming a timer.
-    let first = std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await;
-    let collected = match first {
-        Poll::Ready(done) => Ok(done),
-        Poll::Pending => tokio::time::timeout(shared.config.body_timeout, collect).await,
-    };
-    match collected {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge(max)),
-        Ok(Err(e)) => Err(BodyError::Read(e.to_string())),
-        Err(_) => Err(BodyError::Timeout(shared.config.body_timeout.as_secs())),
+    match std::future::poll_fn(|cx| Poll::Ready(collect.as_mut().poll(cx))).await {
+        Poll::Ready(done) => done,
+        Poll::Pending => tokio::time::timeout(shared.config.body_timeout, collect)
+            .await
+            .unwrap_or(Err(BodyError::Timeout(shared.config.body_timeout.as_secs()))),
     }
+}
+
+/// The whole body, refused past `max` bytes. A body that arrives in one piece (the usual
+/// case) is returned as that piece, without copying.
+async fn collect_capped(mut body: Incoming, max: usize) -> Result<Bytes, BodyError> {
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<bytes::BytesMut> = None;
+    let mut len = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyError::Read(e.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        len = len.saturating_add(data.len());
+        if len > max {
+            return Err(BodyError::TooLarge(max));
+        }
+        match (&mut joined, first.take()) {
+            (Some(buf), _) => buf.extend_from_slice(&data),
+            (None, None) => first = Some(data),
+            (None, Some(head)) => {
+                let mut buf = bytes::BytesMut::with_capacity(head.len() + data.len());
+                buf.extend_from_slice(&head);
+                buf.extend_from_slice(&data);
+                joined = Some(buf);
+            }
+        }
+    }
+    Ok(match joined {
+        Some(buf) => buf.freeze(),
+        None => first.unwrap_or_default(),
+    })
 }
 
 /// A reply whose transport fault is still to be applied; the connection's service applies it.

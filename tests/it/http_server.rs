@@ -165,6 +165,44 @@ async fn garbage_and_slow_clients_do_not_take_the_server_down() {
 }
 
 #[tokio::test]
+async fn a_body_sent_in_pieces_is_joined_and_a_stalled_one_times_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::with(
+        engine(STUBS),
+        ServerConfig {
+            body_timeout: Duration::from_millis(300),
+            ..ServerConfig::default()
+        },
+    )
+    .await;
+    let body = "UID=u-100&profile=%7B%22a%22%3A1%7D";
+    let (head, tail) = body.split_at(13);
+    let mut conn = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    conn.set_nodelay(true).unwrap();
+    let request = format!(
+        "POST /accounts.setAccountInfo HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        body.len()
+    );
+    conn.write_all(request.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    conn.write_all(tail.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.contains("\"UID\":\"u-100\""), "{answer}");
+    let (entries, _) = s.engine.journal().snapshot();
+    assert_eq!(entries.last().unwrap().param("profile"), Some("{\"a\":1}"));
+
+    // Half a body and then nothing: the body timeout answers.
+    let text = raw_exchange(
+        s.addr,
+        b"POST /accounts.setAccountInfo HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\nUID=u-1",
+    )
+    .await;
+    assert!(text.contains("400001"), "{text}");
+    assert!(text.contains("did not arrive within"), "{text}");
+}
+
+#[tokio::test]
 async fn delays_are_applied() {
     let s = TestServer::start(STUBS).await;
     let started = std::time::Instant::now();
