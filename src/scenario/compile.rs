@@ -26,12 +26,14 @@ use crate::matching::{Field, JsonPath, Matcher, RequestMatcher};
 
 mod faults;
 mod live;
+mod source;
 mod states;
 
 pub use faults::{CompiledFaultRule, FaultAction, compile_fault_rules};
 pub use live::{
     AnswerExtras, DelaySpec, ResponseTemplate, STARTED, StubLive, StubState, transport_fault,
 };
+pub use source::StubSource;
 pub use states::ScenarioMachine;
 
 /// The default stub priority (lower is tried first).
@@ -122,17 +124,33 @@ pub struct CompiledStub {
     pub matcher: RequestMatcher,
     /// The pre-rendered answer.
     pub response: CompiledResponse,
-    /// The stub as written (for listings); boxed because it is large and read rarely.
-    pub source: Box<Stub>,
+    /// The stub as written (for listings and recompiling), stored compactly.
+    pub source: StubSource,
     /// The file it came from.
     pub origin: String,
     /// Further responses, per-answer extras, scenario state.
     pub live: StubLive,
     /// Added at run time (the admin API, the library); removed again by a reset.
     pub runtime: bool,
+    /// `scenario`, `requiredState` and `newState` as written (linked after compiling).
+    pub(crate) scenario: Option<Box<ScenarioKeys>>,
+}
+
+/// A stub's scenario keys, kept until the set links its scenarios.
+#[derive(Debug)]
+pub(crate) struct ScenarioKeys {
+    pub(crate) name: String,
+    pub(crate) required: Option<String>,
+    pub(crate) new: Option<String>,
 }
 
 impl CompiledStub {
+    /// The stub as written (read back from its stored form).
+    #[must_use]
+    pub fn model(&self) -> Stub {
+        self.source.model()
+    }
+
     /// Claims one use of the stub; false when `times` is used up.
     pub fn claim(&self) -> bool {
         match self.times {
@@ -251,7 +269,7 @@ impl ScenarioSet {
         // appending them per input keeps every order that matters for matching.
         for stub in &self.stubs {
             if let Some(input) = inputs.iter_mut().find(|i| i.label == stub.origin) {
-                let mut model = (*stub.source).clone();
+                let mut model = stub.model();
                 model.name = Some(stub.name.to_string());
                 input.file.stubs.push(model);
             }
@@ -810,10 +828,17 @@ impl Compiler {
             hits: AtomicU64::new(0),
             matcher: matcher?,
             response: response?,
-            source: Box::new(stub.clone()),
+            source: StubSource::new(stub),
             origin: input.label.clone(),
             live,
             runtime: input.label == crate::scenario::fragment::RUNTIME_ORIGIN,
+            scenario: stub.scenario.as_ref().map(|name| {
+                Box::new(ScenarioKeys {
+                    name: name.clone(),
+                    required: stub.required_state.clone(),
+                    new: stub.new_state.clone(),
+                })
+            }),
         })
     }
 
