@@ -9,7 +9,7 @@ pub mod index;
 pub mod jsonpath;
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use http::{HeaderName, Method};
 use regex::Regex;
@@ -30,7 +30,7 @@ pub enum Matcher {
         value: Value,
     },
     /// Regex search.
-    Matches(Regex),
+    Matches(Arc<Regex>),
     /// Substring.
     Contains(String),
     /// Must be present.

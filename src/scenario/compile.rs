@@ -6,6 +6,7 @@
 //! (`stubs[2].request.params.UID.matches`); the loader turns key paths into `line:col`.
 //! Nothing is half-compiled: either the whole set is valid, or the caller gets every problem.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -603,6 +604,8 @@ pub(super) struct Compiler {
     input: usize,
     problems: Vec<CompileProblem>,
     templates: crate::scenario::template::Templates,
+    /// Compiled regular expressions by pattern: stubs that repeat a pattern share one program.
+    regexes: HashMap<String, Arc<Regex>>,
 }
 
 impl Compiler {
@@ -620,6 +623,16 @@ impl Compiler {
 
     pub(super) fn input(&self) -> usize {
         self.input
+    }
+
+    /// The compiled form of `pattern`, shared with every earlier use of the same pattern.
+    fn regex(&mut self, pattern: &str) -> Result<Arc<Regex>, regex::Error> {
+        if let Some(re) = self.regexes.get(pattern) {
+            return Ok(re.clone());
+        }
+        let re = Arc::new(Regex::new(pattern)?);
+        self.regexes.insert(pattern.to_owned(), re.clone());
+        Ok(re)
     }
 
     pub(super) fn problem(&mut self, at: &KeyPath, message: impl Into<String>) {
@@ -845,6 +858,9 @@ impl Compiler {
     pub(super) fn request(&mut self, r: &RequestPattern, at: &KeyPath) -> Option<RequestMatcher> {
         let before = self.problems.len();
         let mut out = RequestMatcher {
+            params: Vec::with_capacity(r.params.len()),
+            query: Vec::with_capacity(r.query.len()),
+            headers: Vec::with_capacity(r.headers.len()),
             method: r
                 .method
                 .as_ref()
@@ -946,7 +962,7 @@ impl Compiler {
             });
         }
         if let Some(re) = &m.matches {
-            match Regex::new(re) {
+            match self.regex(re) {
                 Ok(r) => parts.push(Matcher::Matches(r)),
                 Err(e) => self.problem(
                     &at.key("matches"),
@@ -1027,7 +1043,10 @@ impl Compiler {
                 None
             }
             1 => parts.pop(),
-            _ => Some(Matcher::AllOf(parts)),
+            _ => {
+                parts.shrink_to_fit();
+                Some(Matcher::AllOf(parts))
+            }
         }
     }
 
@@ -1310,5 +1329,54 @@ fn content_type_for(file: &str) -> &'static str {
         "txt" => "text/plain; charset=utf-8",
         "js" => "text/javascript; charset=utf-8",
         _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load::{Format, Source, load_sources};
+
+    fn regex_of(m: &RequestMatcher, param: &str) -> Arc<Regex> {
+        match m
+            .params
+            .iter()
+            .find(|f| f.name == param)
+            .map(|f| &f.matcher)
+        {
+            Some(Matcher::Matches(re)) => re.clone(),
+            other => panic!("not a regex matcher: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn stubs_with_the_same_pattern_share_one_compiled_regex() {
+        let set = load_sources(vec![Source {
+            label: "s.yaml".into(),
+            base_dir: ".".into(),
+            format: Format::Yaml,
+            text: r#"version: 1
+stubs:
+  - request: { method: m, params: { lang: { matches: "^(en|de)$" } } }
+    response: {}
+  - request: { method: m, params: { lang: { matches: "^(en|de)$" } } }
+    response: {}
+  - request: { method: m, params: { lang: { matches: "^fr$" } } }
+    response: {}
+"#
+            .into(),
+        }])
+        .unwrap();
+        let [a, b, c] = set.stubs() else {
+            panic!("three stubs expected");
+        };
+        let (ra, rb, rc) = (
+            regex_of(&a.matcher, "lang"),
+            regex_of(&b.matcher, "lang"),
+            regex_of(&c.matcher, "lang"),
+        );
+        assert!(Arc::ptr_eq(&ra, &rb), "the same pattern is compiled once");
+        assert!(!Arc::ptr_eq(&ra, &rc));
+        assert!(ra.is_match("de") && !rc.is_match("de") && rc.is_match("fr"));
     }
 }
