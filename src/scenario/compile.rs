@@ -593,7 +593,7 @@ fn index_key(m: &RequestMatcher) -> IndexKey {
             param,
         };
     }
-    if let Some(path) = m.path.as_ref().and_then(Matcher::equality_text) {
+    if let Some(path) = m.path.as_deref().and_then(Matcher::equality_text) {
         return IndexKey::Path(path.to_owned());
     }
     IndexKey::Generic
@@ -868,18 +868,21 @@ impl Compiler {
             api_key: r
                 .api_key
                 .as_ref()
-                .and_then(|m| self.matcher(m, &at.key("apiKey"))),
+                .and_then(|m| self.matcher(m, &at.key("apiKey")))
+                .map(Box::new),
             path: r
                 .path
                 .as_ref()
-                .and_then(|m| self.matcher(m, &at.key("path"))),
+                .and_then(|m| self.matcher(m, &at.key("path")))
+                .map(Box::new),
             body: r
                 .body
                 .as_ref()
-                .and_then(|m| self.matcher(m, &at.key("body"))),
+                .and_then(|m| self.matcher(m, &at.key("body")))
+                .map(Box::new),
             ..RequestMatcher::default()
         };
-        if let Some(Matcher::Equals { text, .. }) = &out.path {
+        if let Some(Matcher::Equals { text, .. }) = out.path.as_deref() {
             if !text.starts_with('/') {
                 self.problem(
                     &at.key("path"),
