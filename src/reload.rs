@@ -80,6 +80,7 @@ pub async fn reload_cached(
             let took = started.elapsed();
             // Freed here, off the request threads (unless a request still holds it).
             drop(old);
+            crate::scenario::memory::release_after_load();
             (summary, took)
         });
         (result, worker_cache)
@@ -284,6 +285,36 @@ async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    static HOOK_RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    fn count_hook() {
+        HOOK_RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    #[tokio::test]
+    async fn a_successful_reload_hands_freed_memory_back() {
+        crate::scenario::memory::set_release_hook(count_hook);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.yaml");
+        std::fs::write(
+            &path,
+            "version: 1\nstubs:\n  - request: { method: m }\n    response: {}\n",
+        )
+        .unwrap();
+        let engine = Arc::new(Engine::new(
+            crate::scenario::ScenarioSet::default(),
+            crate::engine::EngineConfig::default(),
+        ));
+        let before = HOOK_RUNS.load(std::sync::atomic::Ordering::SeqCst);
+        reload(&engine, std::slice::from_ref(&path)).await.unwrap();
+        assert!(HOOK_RUNS.load(std::sync::atomic::Ordering::SeqCst) > before);
+        // A failed reload swaps nothing and frees nothing worth returning.
+        std::fs::write(&path, "version: 1\nstubs: [{}]\n").unwrap();
+        let before = HOOK_RUNS.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(reload(&engine, std::slice::from_ref(&path)).await.is_err());
+        assert_eq!(HOOK_RUNS.load(std::sync::atomic::Ordering::SeqCst), before);
+    }
 
     #[test]
     fn scratch_files_and_reads_do_not_trigger_reloads() {

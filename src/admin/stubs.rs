@@ -14,6 +14,7 @@ pub(super) fn list(shared: &Shared) -> hyper::Response<Body> {
         .stubs()
         .iter()
         .map(|s| {
+            let model = s.model();
             json!({
                 "name": &*s.name,
                 "priority": s.priority,
@@ -21,8 +22,8 @@ pub(super) fn list(shared: &Shared) -> hyper::Response<Body> {
                 "hits": s.hit_count(),
                 "origin": s.origin,
                 "runtime": s.runtime,
-                "request": s.source.request,
-                "response": s.source.response,
+                "request": model.request,
+                "response": model.response,
             })
         })
         .collect();

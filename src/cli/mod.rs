@@ -155,7 +155,10 @@ fn serve(args: args::ServeArgs) -> anyhow::Result<ExitCode> {
         builder = builder.scenarios(path);
     }
     let mock = match builder.try_start_blocking() {
-        Ok(m) => m,
+        Ok(m) => {
+            scenario::memory::release_after_load();
+            m
+        }
         Err(StartError::Scenarios(e)) => {
             for p in &e.problems {
                 eprintln!("{p}");

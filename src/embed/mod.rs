@@ -292,7 +292,7 @@ fn expectations_of(stubs: &[GigyaStub], set: &ScenarioSet) -> Vec<(Arc<str>, Tim
                 // Unnamed builder stubs get `<builder>#i`; find it by its model.
                 set.stubs()
                     .iter()
-                    .find(|c| *c.source == s.stub && c.origin == "<builder>")
+                    .find(|c| c.origin == "<builder>" && c.model() == s.stub)
                     .map(|c| c.name.to_string())
             })?;
             Some((Arc::from(name), times))

@@ -424,6 +424,6 @@ mod tests {
             text: "version: 1\nstubs:\n  - request:\n      method: accounts.setAccountInfo\n      params:\n        UID: {equals: u-1}\n        data: {json: {\"$.tier\": {equals: gold}}}\n    response: {errorCode: 400006}\n".into(),
         }])
         .unwrap();
-        assert_eq!(built, *yaml.stubs()[0].source);
+        assert_eq!(built, yaml.stubs()[0].model());
     }
 }

@@ -9,7 +9,7 @@ pub mod index;
 pub mod jsonpath;
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use http::{HeaderName, Method};
 use regex::Regex;
@@ -30,7 +30,7 @@ pub enum Matcher {
         value: Value,
     },
     /// Regex search.
-    Matches(Regex),
+    Matches(Arc<Regex>),
     /// Substring.
     Contains(String),
     /// Must be present.
@@ -334,20 +334,21 @@ pub struct Field {
 pub struct RequestMatcher {
     /// Gigya method.
     pub method: Option<Matcher>,
-    /// `apiKey` parameter.
-    pub api_key: Option<Matcher>,
+    /// `apiKey` parameter (boxed, like `path` and `body`: rarely given, and a large set keeps
+    /// every pattern in memory).
+    pub api_key: Option<Box<Matcher>>,
     /// Parameters.
     pub params: Vec<Field>,
     /// Headers.
     pub headers: Vec<(HeaderName, Matcher)>,
     /// URL path.
-    pub path: Option<Matcher>,
+    pub path: Option<Box<Matcher>>,
     /// HTTP method.
     pub http_method: Option<Method>,
     /// Query-string parameters.
     pub query: Vec<Field>,
     /// Body text.
-    pub body: Option<Matcher>,
+    pub body: Option<Box<Matcher>>,
     /// Must not match.
     pub not: Option<Box<RequestMatcher>>,
     /// One must match.

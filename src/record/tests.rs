@@ -95,7 +95,7 @@ fn secrets_and_volatile_params_are_neither_written_nor_matched() {
     }
     let set = load(dir.path());
     let stub = set.stub("accounts.getAccountInfo-1").unwrap();
-    let source = &stub.source;
+    let source = stub.model();
     assert_eq!(
         source.request.api_key.as_ref().unwrap().equals,
         Some(json!("3_key"))
@@ -179,14 +179,14 @@ fn written_files_round_trip_to_the_same_models() {
         .iter()
         .find(|s| s.name.ends_with("accounts.setAccountInfo-1"))
         .unwrap();
-    let p = &set_stub.source.request.params;
+    let p = set_stub.model().request.params;
     assert_eq!(p["UID"].equals, Some(json!("123")));
     assert_eq!(p["flag"].equals, Some(json!("true")));
     assert_eq!(
         p["data"].json_equals,
         Some(json!({"tier": "gold", "n": [1, 2.5, true, null], "q": "yes: no # x"}))
     );
-    let resp = &set_stub.source.response;
+    let resp = set_stub.model().response;
     assert_eq!(resp.error_code, Some(400009));
     assert_eq!(resp.error_message, None, "the catalogue's message");
     assert_eq!(resp.status_code, None);
@@ -201,9 +201,9 @@ fn written_files_round_trip_to_the_same_models() {
         .iter()
         .find(|s| s.name.ends_with("accounts.getSchema-1"))
         .unwrap();
-    assert_eq!(raw_stub.source.response.status, Some(502));
+    assert_eq!(raw_stub.model().response.status, Some(502));
     assert_eq!(
-        raw_stub.source.response.body,
+        raw_stub.model().response.body,
         Some(json!("<html>\n  \"bad\" gateway: 'x'\n</html>"))
     );
     // The file holds exactly the stubs the recorder built.
@@ -214,7 +214,7 @@ fn written_files_round_trip_to_the_same_models() {
             .map(|(_, s)| s)
             .collect()
     };
-    let loaded: Vec<Stub> = set.stubs().iter().map(|s| (*s.source).clone()).collect();
+    let loaded: Vec<Stub> = set.stubs().iter().map(|s| s.model()).collect();
     assert_eq!(built, loaded);
     let text = std::fs::read_to_string(&files[0]).unwrap();
     assert!(text.starts_with("# Recorded by `gigya-mock record` from http://upstream.test."));
@@ -234,7 +234,7 @@ fn different_answers_to_one_call_become_a_response_sequence() {
     let set = load(dir.path());
     let names: Vec<&str> = set.stubs().iter().map(|s| &*s.name).collect();
     assert_eq!(names, ["accounts.getAccountInfo-1"]);
-    let stub = &set.stubs()[0].source;
+    let stub = set.stubs()[0].model();
     assert_eq!(stub.responses.len(), 3, "fiat twice, then alto");
     assert_eq!(
         stub.responses[0].call_id.as_deref(),
@@ -324,7 +324,7 @@ fn redacted_values_become_stable_placeholders_and_still_match() {
     assert_eq!(ph, placeholder("ann@example.com"), "stable");
     assert!(ph.starts_with("redacted-") && ph.len() == 17);
     let set = load(dir.path());
-    let login = &set.stub("accounts.login-1").unwrap().source;
+    let login = set.stub("accounts.login-1").unwrap().model();
     assert_eq!(login.request.params["loginID"].present, Some(true));
     let body = login.response.body.as_ref().unwrap();
     assert_eq!(body["profile"]["email"], json!(ph));
@@ -334,7 +334,7 @@ fn redacted_values_become_stable_placeholders_and_still_match() {
         "the same text elsewhere"
     );
     assert_eq!(body["profile"]["firstName"], "Ann");
-    let set_info = &set.stub("accounts.setAccountInfo-1").unwrap().source;
+    let set_info = set.stub("accounts.setAccountInfo-1").unwrap().model();
     assert_eq!(
         set_info.request.params["profile"].json_includes,
         Some(json!({"city": "Rome"}))
@@ -420,7 +420,7 @@ fn keep_time_writes_the_recorded_time_and_replays_it() {
     r.record(&get, &json_answer(envelope(ID1, json!({"UID": "u-1"}))))
         .unwrap();
     let set = load(dir.path());
-    let stub = &set.stubs()[0].source;
+    let stub = set.stubs()[0].model();
     assert_eq!(
         stub.response.time.as_deref(),
         Some("2024-05-01T10:00:00.000Z")
@@ -436,5 +436,5 @@ fn keep_time_writes_the_recorded_time_and_replays_it() {
     let r = recorder(plain.path(), Layout::PerMethod, &[]);
     r.record(&get, &json_answer(envelope(ID1, json!({"UID": "u-1"}))))
         .unwrap();
-    assert_eq!(load(plain.path()).stubs()[0].source.response.time, None);
+    assert_eq!(load(plain.path()).stubs()[0].model().response.time, None);
 }

@@ -6,6 +6,7 @@
 //! (`stubs[2].request.params.UID.matches`); the loader turns key paths into `line:col`.
 //! Nothing is half-compiled: either the whole set is valid, or the caller gets every problem.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,12 +27,14 @@ use crate::matching::{Field, JsonPath, Matcher, RequestMatcher};
 
 mod faults;
 mod live;
+mod source;
 mod states;
 
 pub use faults::{CompiledFaultRule, FaultAction, compile_fault_rules};
 pub use live::{
     AnswerExtras, DelaySpec, ResponseTemplate, STARTED, StubLive, StubState, transport_fault,
 };
+pub use source::StubSource;
 pub use states::ScenarioMachine;
 
 /// The default stub priority (lower is tried first).
@@ -122,17 +125,33 @@ pub struct CompiledStub {
     pub matcher: RequestMatcher,
     /// The pre-rendered answer.
     pub response: CompiledResponse,
-    /// The stub as written (for listings); boxed because it is large and read rarely.
-    pub source: Box<Stub>,
+    /// The stub as written (for listings and recompiling), stored compactly.
+    pub source: StubSource,
     /// The file it came from.
     pub origin: String,
     /// Further responses, per-answer extras, scenario state.
     pub live: StubLive,
     /// Added at run time (the admin API, the library); removed again by a reset.
     pub runtime: bool,
+    /// `scenario`, `requiredState` and `newState` as written (linked after compiling).
+    pub(crate) scenario: Option<Box<ScenarioKeys>>,
+}
+
+/// A stub's scenario keys, kept until the set links its scenarios.
+#[derive(Debug)]
+pub(crate) struct ScenarioKeys {
+    pub(crate) name: String,
+    pub(crate) required: Option<String>,
+    pub(crate) new: Option<String>,
 }
 
 impl CompiledStub {
+    /// The stub as written (read back from its stored form).
+    #[must_use]
+    pub fn model(&self) -> Stub {
+        self.source.model()
+    }
+
     /// Claims one use of the stub; false when `times` is used up.
     pub fn claim(&self) -> bool {
         match self.times {
@@ -251,7 +270,7 @@ impl ScenarioSet {
         // appending them per input keeps every order that matters for matching.
         for stub in &self.stubs {
             if let Some(input) = inputs.iter_mut().find(|i| i.label == stub.origin) {
-                let mut model = (*stub.source).clone();
+                let mut model = stub.model();
                 model.name = Some(stub.name.to_string());
                 input.file.stubs.push(model);
             }
@@ -574,7 +593,7 @@ fn index_key(m: &RequestMatcher) -> IndexKey {
             param,
         };
     }
-    if let Some(path) = m.path.as_ref().and_then(Matcher::equality_text) {
+    if let Some(path) = m.path.as_deref().and_then(Matcher::equality_text) {
         return IndexKey::Path(path.to_owned());
     }
     IndexKey::Generic
@@ -585,6 +604,8 @@ pub(super) struct Compiler {
     input: usize,
     problems: Vec<CompileProblem>,
     templates: crate::scenario::template::Templates,
+    /// Compiled regular expressions by pattern: stubs that repeat a pattern share one program.
+    regexes: HashMap<String, Arc<Regex>>,
 }
 
 impl Compiler {
@@ -602,6 +623,16 @@ impl Compiler {
 
     pub(super) fn input(&self) -> usize {
         self.input
+    }
+
+    /// The compiled form of `pattern`, shared with every earlier use of the same pattern.
+    fn regex(&mut self, pattern: &str) -> Result<Arc<Regex>, regex::Error> {
+        if let Some(re) = self.regexes.get(pattern) {
+            return Ok(re.clone());
+        }
+        let re = Arc::new(Regex::new(pattern)?);
+        self.regexes.insert(pattern.to_owned(), re.clone());
+        Ok(re)
     }
 
     pub(super) fn problem(&mut self, at: &KeyPath, message: impl Into<String>) {
@@ -810,16 +841,26 @@ impl Compiler {
             hits: AtomicU64::new(0),
             matcher: matcher?,
             response: response?,
-            source: Box::new(stub.clone()),
+            source: StubSource::new(stub),
             origin: input.label.clone(),
             live,
             runtime: input.label == crate::scenario::fragment::RUNTIME_ORIGIN,
+            scenario: stub.scenario.as_ref().map(|name| {
+                Box::new(ScenarioKeys {
+                    name: name.clone(),
+                    required: stub.required_state.clone(),
+                    new: stub.new_state.clone(),
+                })
+            }),
         })
     }
 
     pub(super) fn request(&mut self, r: &RequestPattern, at: &KeyPath) -> Option<RequestMatcher> {
         let before = self.problems.len();
         let mut out = RequestMatcher {
+            params: Vec::with_capacity(r.params.len()),
+            query: Vec::with_capacity(r.query.len()),
+            headers: Vec::with_capacity(r.headers.len()),
             method: r
                 .method
                 .as_ref()
@@ -827,18 +868,21 @@ impl Compiler {
             api_key: r
                 .api_key
                 .as_ref()
-                .and_then(|m| self.matcher(m, &at.key("apiKey"))),
+                .and_then(|m| self.matcher(m, &at.key("apiKey")))
+                .map(Box::new),
             path: r
                 .path
                 .as_ref()
-                .and_then(|m| self.matcher(m, &at.key("path"))),
+                .and_then(|m| self.matcher(m, &at.key("path")))
+                .map(Box::new),
             body: r
                 .body
                 .as_ref()
-                .and_then(|m| self.matcher(m, &at.key("body"))),
+                .and_then(|m| self.matcher(m, &at.key("body")))
+                .map(Box::new),
             ..RequestMatcher::default()
         };
-        if let Some(Matcher::Equals { text, .. }) = &out.path {
+        if let Some(Matcher::Equals { text, .. }) = out.path.as_deref() {
             if !text.starts_with('/') {
                 self.problem(
                     &at.key("path"),
@@ -921,7 +965,7 @@ impl Compiler {
             });
         }
         if let Some(re) = &m.matches {
-            match Regex::new(re) {
+            match self.regex(re) {
                 Ok(r) => parts.push(Matcher::Matches(r)),
                 Err(e) => self.problem(
                     &at.key("matches"),
@@ -1002,7 +1046,10 @@ impl Compiler {
                 None
             }
             1 => parts.pop(),
-            _ => Some(Matcher::AllOf(parts)),
+            _ => {
+                parts.shrink_to_fit();
+                Some(Matcher::AllOf(parts))
+            }
         }
     }
 
@@ -1285,5 +1332,54 @@ fn content_type_for(file: &str) -> &'static str {
         "txt" => "text/plain; charset=utf-8",
         "js" => "text/javascript; charset=utf-8",
         _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::load::{Format, Source, load_sources};
+
+    fn regex_of(m: &RequestMatcher, param: &str) -> Arc<Regex> {
+        match m
+            .params
+            .iter()
+            .find(|f| f.name == param)
+            .map(|f| &f.matcher)
+        {
+            Some(Matcher::Matches(re)) => re.clone(),
+            other => panic!("not a regex matcher: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn stubs_with_the_same_pattern_share_one_compiled_regex() {
+        let set = load_sources(vec![Source {
+            label: "s.yaml".into(),
+            base_dir: ".".into(),
+            format: Format::Yaml,
+            text: r#"version: 1
+stubs:
+  - request: { method: m, params: { lang: { matches: "^(en|de)$" } } }
+    response: {}
+  - request: { method: m, params: { lang: { matches: "^(en|de)$" } } }
+    response: {}
+  - request: { method: m, params: { lang: { matches: "^fr$" } } }
+    response: {}
+"#
+            .into(),
+        }])
+        .unwrap();
+        let [a, b, c] = set.stubs() else {
+            panic!("three stubs expected");
+        };
+        let (ra, rb, rc) = (
+            regex_of(&a.matcher, "lang"),
+            regex_of(&b.matcher, "lang"),
+            regex_of(&c.matcher, "lang"),
+        );
+        assert!(Arc::ptr_eq(&ra, &rb), "the same pattern is compiled once");
+        assert!(!Arc::ptr_eq(&ra, &rc));
+        assert!(ra.is_match("de") && !rc.is_match("de") && rc.is_match("fr"));
     }
 }

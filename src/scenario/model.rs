@@ -7,7 +7,7 @@
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 /// One scenario file.
@@ -307,7 +307,7 @@ pub struct Account {
 }
 
 /// One stub: a request pattern and the answer to give.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Stub {
     /// Unique name (default `<file>#<index>`).
@@ -345,7 +345,7 @@ pub struct Stub {
 }
 
 /// What a stub with `responses` does after the last one.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SequenceMode {
     /// Keep giving the last response (default).
@@ -358,7 +358,7 @@ pub enum SequenceMode {
 }
 
 /// A delay before answering: milliseconds, or a random distribution.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Delay {
     /// Always this many milliseconds.
@@ -368,7 +368,7 @@ pub enum Delay {
 }
 
 /// A random delay distribution.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub enum RandomDelay {
     /// Uniform between `[min, max]` milliseconds.
@@ -378,7 +378,7 @@ pub enum RandomDelay {
 }
 
 /// Parameters of a log-normal delay.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LogNormalDelay {
     /// The median delay in milliseconds.
@@ -388,7 +388,7 @@ pub struct LogNormalDelay {
 }
 
 /// A transport-level failure instead of (or on top of) a normal answer.
-#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fault {
     /// Reset the TCP connection (RST) without answering.
@@ -405,7 +405,7 @@ pub enum Fault {
 }
 
 /// Parameters of a slow body.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SlowBody {
     /// Bytes per chunk (default 16).
@@ -459,7 +459,7 @@ pub struct FaultRule {
 /// A request pattern. Every criterion given must hold.
 // The single-value criteria are boxed: most stubs use one or two of them, and a big scenario
 // set keeps every pattern in memory (a `ValueMatch` is a few hundred bytes).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RequestPattern {
     /// Gigya method name (`accounts.setAccountInfo`), exact or a matcher.
@@ -506,11 +506,15 @@ pub struct RequestPattern {
 
 /// Operators on one value. A bare scalar in a file is shorthand for `equals`. Every operator
 /// given must hold.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ValueMatch {
     /// Equal to this value (numbers and booleans compare by their text).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_value"
+    )]
     pub equals: Option<Value>,
     /// Matches this regular expression (anywhere; anchor with `^`/`$`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -529,10 +533,18 @@ pub struct ValueMatch {
     #[schemars(with = "IndexMap<String, ValueMatchSchema>")]
     pub json: IndexMap<String, ValueMatch>,
     /// The value is JSON that includes this object (partial, recursive equality).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_value"
+    )]
     pub json_includes: Option<Value>,
     /// The value is JSON equal to this (whitespace and key order ignored).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_value"
+    )]
     pub json_equals: Option<Value>,
     /// The nested matcher must not match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -575,7 +587,7 @@ enum ScalarSchema {
 
 /// The answer of a stub. With `status` it is sent as a raw HTTP response; otherwise it is a
 /// Gigya envelope built from `errorCode` and the other fields.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Response {
     /// Gigya `errorCode` (default 0).
@@ -603,7 +615,11 @@ pub struct Response {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub validation_errors: Vec<ValidationError>,
     /// Gigya: extra top-level fields (an object). Raw: the body (text, or JSON for other values).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present_value"
+    )]
     pub body: Option<Value>,
     /// Read `body` from this file, relative to the scenario file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -625,7 +641,7 @@ pub struct Response {
 }
 
 /// One `validationErrors` item.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ValidationError {
     /// Item code, e.g. 400003.
@@ -642,4 +658,10 @@ pub struct ValidationError {
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(ScenarioFile);
     serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n"
+}
+
+/// Reads an optional JSON value whose key is present: `null` is the value `null`, not "absent"
+/// (serde's default for `Option`), so a model written as JSON reads back unchanged.
+fn present_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }

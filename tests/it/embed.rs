@@ -183,8 +183,8 @@ stubs:
         .start()
         .await;
     assert_eq!(
-        from_file.engine().scenarios().stubs()[0].source,
-        from_builder.engine().scenarios().stubs()[0].source,
+        from_file.engine().scenarios().stubs()[0].model(),
+        from_builder.engine().scenarios().stubs()[0].model(),
         "one model, two front ends"
     );
     for form in [

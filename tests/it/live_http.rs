@@ -486,9 +486,9 @@ async fn reloads_under_load_never_mix_sets_or_fail_requests() {
         let engine = s.engine.clone();
         wait_for(&engine, |_| {
             engine.scenarios().stub("gen").is_some_and(|st| {
-                st.source.response.body == Some(serde_json::json!({"gen": generation}))
+                st.model().response.body == Some(serde_json::json!({"gen": generation}))
             }) && engine.scenarios().stub("other").is_some_and(|st| {
-                st.source.response.body == Some(serde_json::json!({"gen": generation}))
+                st.model().response.body == Some(serde_json::json!({"gen": generation}))
             })
         })
         .await;

@@ -53,9 +53,10 @@ pub(super) fn link_scenarios(stubs: &mut [CompiledStub]) -> Vec<ScenarioMachine>
     let mut machines: Vec<ScenarioMachine> = Vec::new();
     let mut by_name: HashMap<String, usize> = HashMap::new();
     for stub in stubs.iter_mut() {
-        let Some(name) = stub.source.scenario.clone() else {
+        let Some(keys) = stub.scenario.take() else {
             continue;
         };
+        let name = keys.name;
         let idx = *by_name.entry(name.clone()).or_insert_with(|| {
             machines.push(ScenarioMachine {
                 name: name.as_str().into(),
@@ -79,8 +80,8 @@ pub(super) fn link_scenarios(stubs: &mut [CompiledStub]) -> Vec<ScenarioMachine>
                     }
                 })
         };
-        let required = state_index(&stub.source.required_state);
-        let new = state_index(&stub.source.new_state);
+        let required = state_index(&keys.required);
+        let new = state_index(&keys.new);
         stub.live.state = Some(StubState {
             scenario: idx,
             required,
