@@ -684,7 +684,9 @@ async fn read_body(
         Poll::Ready(done) => done,
         Poll::Pending => tokio::time::timeout(shared.config.body_timeout, collect)
             .await
-            .unwrap_or(Err(BodyError::Timeout(shared.config.body_timeout.as_secs()))),
+            .unwrap_or(Err(BodyError::Timeout(
+                shared.config.body_timeout.as_secs(),
+            ))),
     }
 }
 
