@@ -8,6 +8,7 @@
 //! (`UID`/`uid`, `apiKey`/`APIKey`). JSON-valued parameters are parsed on first use and cached.
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::OnceLock;
 
 /// Where a parameter came from.
@@ -81,19 +82,38 @@ pub enum DecodeError {
 /// Where one parameter's name and value sit in the set's text.
 #[derive(Debug)]
 struct Slot {
-    start: usize,
-    name_len: usize,
-    end: usize,
+    /// The name as it arrived.
+    name: Range<usize>,
+    /// The decoded name, when it had escapes.
+    name_decoded: Option<Box<str>>,
+    /// The value as it arrived (still form-encoded unless `plain`).
+    value: Range<usize>,
+    /// The value has no `%` or `+`: the text is the value.
+    plain: bool,
+    /// The decoded value of an encoded one, made on first use (or at once when it has to be
+    /// checked for UTF-8).
+    decoded: OnceLock<Box<str>>,
     source: Source,
     json: OnceLock<Option<serde_json::Value>>,
+}
+
+impl Slot {
+    fn name_of<'a>(&'a self, text: &'a str) -> &'a str {
+        match &self.name_decoded {
+            Some(name) => name,
+            None => text.get(self.name.clone()).unwrap_or_default(),
+        }
+    }
 }
 
 impl Clone for Slot {
     fn clone(&self) -> Self {
         Self {
-            start: self.start,
-            name_len: self.name_len,
-            end: self.end,
+            name: self.name.clone(),
+            name_decoded: self.name_decoded.clone(),
+            value: self.value.clone(),
+            plain: self.plain,
+            decoded: self.decoded.clone(),
             source: self.source,
             json: OnceLock::new(),
         }
@@ -111,17 +131,19 @@ impl<'a> Param<'a> {
     /// The name exactly as received.
     #[must_use]
     pub fn name(self) -> &'a str {
-        self.text
-            .get(self.slot.start..self.slot.start + self.slot.name_len)
-            .unwrap_or_default()
+        self.slot.name_of(self.text)
     }
 
     /// The decoded value.
     #[must_use]
     pub fn value(self) -> &'a str {
-        self.text
-            .get(self.slot.start + self.slot.name_len..self.slot.end)
-            .unwrap_or_default()
+        let raw = self.text.get(self.slot.value.clone()).unwrap_or_default();
+        if self.slot.plain {
+            return raw;
+        }
+        self.slot
+            .decoded
+            .get_or_init(|| decode_checked(raw.as_bytes()).into_boxed_str())
     }
 
     /// Where it came from.
@@ -149,8 +171,10 @@ impl<'a> Param<'a> {
 
 /// The merged parameter set of one request.
 ///
-/// Every decoded name and value lives in one text buffer (two allocations per request, not
-/// one per parameter); [`Param`]s are views into it.
+/// The query string and the body are kept as they arrived, in one text; decoding checks every
+/// escape at once (so a malformed request is refused whole) but writes a decoded copy only of
+/// the names and values that need one, and of values only when they are first read.
+/// [`Param`]s are views into the set.
 #[derive(Debug, Clone, Default)]
 pub struct Params {
     text: String,
@@ -167,25 +191,37 @@ impl Params {
         body: Option<&[u8]>,
         policy: ConflictPolicy,
     ) -> Result<Self, DecodeError> {
-        let query = query.map(str::as_bytes);
+        let body = match body.map(std::str::from_utf8) {
+            None => None,
+            Some(Ok(text)) => Some(text),
+            Some(Err(e)) => {
+                let raw = body.unwrap_or_default();
+                return Err(DecodeError::InvalidUtf8 {
+                    location: Source::Body,
+                    name: name_at(raw, e.valid_up_to()),
+                });
+            }
+        };
+        let (query_len, body_len) = (query.map_or(0, str::len), body.map_or(0, str::len));
+        let mut text = String::with_capacity(query_len + body_len);
+        text.push_str(query.unwrap_or_default());
+        text.push_str(body.unwrap_or_default());
         let mut merge = Merge {
-            text: Vec::with_capacity(query.map_or(0, <[u8]>::len) + body.map_or(0, <[u8]>::len)),
-            slots: Vec::with_capacity(expected_count(query) + expected_count(body)),
+            slots: Vec::with_capacity(8),
             names: None,
             policy,
         };
-        if let Some(q) = query {
-            decode_into(q, Source::Query, &mut merge)?;
+        if query.is_some() {
+            decode_into(&text, 0..query_len, Source::Query, &mut merge)?;
         }
-        if let Some(b) = body {
-            decode_into(b, Source::Body, &mut merge)?;
+        if body.is_some() {
+            decode_into(
+                &text,
+                query_len..query_len + body_len,
+                Source::Body,
+                &mut merge,
+            )?;
         }
-        // Every piece was checked as it was decoded, so this cannot fail; the error arm only
-        // keeps the function total.
-        let text = String::from_utf8(merge.text).map_err(|_| DecodeError::RawNotUtf8 {
-            location: Source::Body,
-            offset: 0,
-        })?;
         Ok(Self {
             text,
             slots: merge.slots,
@@ -204,12 +240,14 @@ impl Params {
         for (k, v) in pairs {
             let start = out.text.len();
             out.text.push_str(&k.into());
-            let name_len = out.text.len() - start;
+            let middle = out.text.len();
             out.text.push_str(&v.into());
             out.slots.push(Slot {
-                start,
-                name_len,
-                end: out.text.len(),
+                name: start..middle,
+                name_decoded: None,
+                value: middle..out.text.len(),
+                plain: true,
+                decoded: OnceLock::new(),
                 source: Source::Body,
                 json: OnceLock::new(),
             });
@@ -231,7 +269,7 @@ impl Params {
         // for case is kept in case no exact match follows.
         let mut folded = None;
         for slot in &self.slots {
-            if slot.name_len != name.len() {
+            if slot.name_decoded.is_none() && slot.name.len() != name.len() {
                 continue;
             }
             let p = self.view(slot);
@@ -248,7 +286,7 @@ impl Params {
     /// The value of a parameter, looked up as [`Params::get`] does.
     #[must_use]
     pub fn value(&self, name: &str) -> Option<&str> {
-        self.get(name).map(|p| p.value())
+        self.get(name).map(Param::value)
     }
 
     /// Every parameter, in arrival order.
@@ -324,20 +362,12 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// Room for the parameters of a source: one more than its `&`s, within reason.
-fn expected_count(raw: Option<&[u8]>) -> usize {
-    raw.map_or(0, |r| r.iter().filter(|b| **b == b'&').count() + 1)
-        .min(64)
-}
-
 /// The parameters decoded so far, and how to add one.
 struct Merge {
-    /// Decoded names and values, back to back.
-    text: Vec<u8>,
     slots: Vec<Slot>,
     /// Name → position, built once there are too many parameters to search one by one (so a
     /// body of 100,000 names costs linear time, not quadratic).
-    names: Option<std::collections::HashMap<Vec<u8>, usize>>,
+    names: Option<std::collections::HashMap<String, usize>>,
     policy: ConflictPolicy,
 }
 
@@ -345,19 +375,10 @@ impl Merge {
     /// Parameters searched one by one before the name map is built.
     const LINEAR: usize = 16;
 
-    fn name_of(&self, slot: &Slot) -> &[u8] {
-        self.text
-            .get(slot.start..slot.start + slot.name_len)
-            .unwrap_or_default()
-    }
-
-    /// Where the parameter named like `slot` already is, if anywhere.
-    fn position(&mut self, slot: &Slot) -> Option<usize> {
-        let text = &self.text;
-        let name_of = |s: &Slot| text.get(s.start..s.start + s.name_len).unwrap_or_default();
-        let name = name_of(slot);
+    /// Where the parameter named `name` already is, if anywhere.
+    fn position(&mut self, text: &str, name: &str) -> Option<usize> {
         if self.slots.len() <= Self::LINEAR {
-            return self.slots.iter().position(|s| name_of(s) == name);
+            return self.slots.iter().position(|s| s.name_of(text) == name);
         }
         let slots = &self.slots;
         self.names
@@ -365,30 +386,26 @@ impl Merge {
                 slots
                     .iter()
                     .enumerate()
-                    .map(|(i, s)| (name_of(s).to_vec(), i))
+                    .map(|(i, s)| (s.name_of(text).to_owned(), i))
                     .collect()
             })
             .get(name)
             .copied()
     }
 
-    /// Adds the parameter just decoded at the end of the text: a name repeated within one
-    /// source keeps its place and takes the last value; a body parameter also in the query
-    /// follows the conflict policy.
-    fn add(&mut self, slot: Slot) -> Result<(), DecodeError> {
-        let Some(i) = self.position(&slot) else {
+    /// Adds a parameter: a name repeated within one source keeps its place and takes the last
+    /// value; a body parameter also in the query follows the conflict policy.
+    fn add(&mut self, text: &str, slot: Slot) -> Result<(), DecodeError> {
+        let name = slot.name_of(text);
+        let Some(i) = self.position(text, name) else {
             let at = self.slots.len();
-            if self.names.is_some() {
-                let name = self.name_of(&slot).to_vec();
-                if let Some(names) = &mut self.names {
-                    names.insert(name, at);
-                }
+            if let Some(names) = &mut self.names {
+                names.insert(name.to_owned(), at);
             }
             self.slots.push(slot);
             return Ok(());
         };
         let policy = self.policy;
-        let name = String::from_utf8_lossy(self.name_of(&slot)).into_owned();
         let Some(existing) = self.slots.get_mut(i) else {
             return Ok(());
         };
@@ -399,149 +416,243 @@ impl Merge {
         match policy {
             ConflictPolicy::BodyWins => *existing = slot,
             ConflictPolicy::QueryWins => {}
-            ConflictPolicy::Reject => return Err(DecodeError::Conflict { name }),
+            ConflictPolicy::Reject => {
+                return Err(DecodeError::Conflict {
+                    name: slot.name_of(text).to_owned(),
+                });
+            }
         }
         Ok(())
     }
 }
 
-/// Byte classes of the decoder: most bytes are copied as they are; these are looked at.
-const AMP: u8 = 1;
-const EQ: u8 = 2;
-const PCT: u8 = 3;
-const PLUS: u8 = 4;
-/// Copied as is, but the part it is in must be checked for UTF-8.
-const HIGH: u8 = 5;
+/// Positions of the bytes the decoder looks at (`&`, `=`, `%`, `+`), found eight bytes at a
+/// time: each word of the input is compared with all four at once, and only the matches are
+/// visited. Everything else is left where it is.
+struct Specials<'a> {
+    raw: &'a [u8],
+    /// Offset of the word `mask` describes.
+    word: usize,
+    /// One bit (the top bit of the byte) per special byte of that word not yet visited.
+    mask: u64,
+}
 
-static CLASS: [u8; 256] = {
-    let mut table = [0u8; 256];
-    table[b'&' as usize] = AMP;
-    table[b'=' as usize] = EQ;
-    table[b'%' as usize] = PCT;
-    table[b'+' as usize] = PLUS;
-    let mut i = 0x80;
-    while i < 256 {
-        table[i] = HIGH;
-        i += 1;
+impl<'a> Specials<'a> {
+    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+
+    fn new(raw: &'a [u8]) -> Self {
+        Self {
+            raw,
+            word: 0,
+            mask: Self::mask_at(raw, 0),
+        }
     }
-    table
-};
 
-/// The parameter being decoded: where it starts in the text, where its name ends, and
-/// whether its name and value may hold bytes that are not UTF-8.
+    /// The top bit of every byte of `w` equal to `c`.
+    #[inline]
+    fn equal(w: u64, c: u8) -> u64 {
+        let t = w ^ (Self::ONES * u64::from(c));
+        !(((t & Self::LOW).wrapping_add(Self::LOW)) | t | Self::LOW)
+    }
+
+    #[inline]
+    fn mask_at(raw: &[u8], at: usize) -> u64 {
+        let w = match raw
+            .get(at..at + 8)
+            .and_then(|c| <[u8; 8]>::try_from(c).ok())
+        {
+            Some(bytes) => u64::from_le_bytes(bytes),
+            None => {
+                // The last, partial word: zero bytes are never special.
+                let mut bytes = [0u8; 8];
+                for (slot, b) in bytes.iter_mut().zip(raw.get(at..).unwrap_or_default()) {
+                    *slot = *b;
+                }
+                u64::from_le_bytes(bytes)
+            }
+        };
+        (Self::equal(w, b'&') | Self::equal(w, b'=') | Self::equal(w, b'%') | Self::equal(w, b'+'))
+            & Self::HIGH
+    }
+}
+
+impl Iterator for Specials<'_> {
+    type Item = (usize, u8);
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, u8)> {
+        while self.mask == 0 {
+            self.word += 8;
+            if self.word >= self.raw.len() {
+                return None;
+            }
+            self.mask = Self::mask_at(self.raw, self.word);
+        }
+        let at = self.word + (self.mask.trailing_zeros() / 8) as usize;
+        self.mask &= self.mask - 1;
+        self.raw.get(at).map(|b| (at, *b))
+    }
+}
+
+/// What one piece (`name=value`) has shown so far.
+#[derive(Default)]
 struct Piece {
     start: usize,
-    name_len: Option<usize>,
-    name_unchecked: bool,
-    value_unchecked: bool,
+    eq: Option<usize>,
+    name_escaped: bool,
+    name_high: bool,
+    value_escaped: bool,
+    value_high: bool,
 }
 
-impl Piece {
-    fn at(start: usize) -> Self {
-        Self {
-            start,
-            name_len: None,
-            name_unchecked: false,
-            value_unchecked: false,
-        }
-    }
-
-    fn flag_unchecked(&mut self) {
-        if self.name_len.is_none() {
-            self.name_unchecked = true;
-        } else {
-            self.value_unchecked = true;
-        }
-    }
-}
-
-/// Decodes one source (`a=1&b=%7B%7D+x`) in a single pass over its bytes, appending every
-/// name and value to the text and adding each parameter as it ends. Runs of plain bytes are
-/// copied whole; `&`, `=`, `%`, `+` and bytes above 0x7F are the only ones looked at.
-fn decode_into(raw: &[u8], source: Source, out: &mut Merge) -> Result<(), DecodeError> {
-    let mut piece = Piece::at(out.text.len());
-    let mut run = 0;
-    let mut i = 0;
-    loop {
-        // Plain bytes in a tight loop; stop at the first byte that needs a look.
-        let rest = raw.get(i..).unwrap_or_default();
-        i += rest
-            .iter()
-            .take_while(|b| CLASS[usize::from(**b)] == 0)
-            .count();
-        let Some(&b) = raw.get(i) else {
-            break;
-        };
-        let class = CLASS[usize::from(b)];
-        if class == HIGH {
-            piece.flag_unchecked();
-            i += 1;
-            continue;
-        }
-        out.text
-            .extend_from_slice(raw.get(run..i).unwrap_or_default());
-        match class {
-            AMP => {
-                finish(piece, source, out)?;
-                piece = Piece::at(out.text.len());
+/// Splits one source (`range` of `text`) into parameters in a single pass and adds them.
+/// Every `%` is checked here, so a malformed request is refused whole; names with escapes are
+/// decoded now, values when first read (or now, when an escaped byte above 0x7F means the
+/// result must be checked for UTF-8).
+fn decode_into(
+    text: &str,
+    range: Range<usize>,
+    source: Source,
+    out: &mut Merge,
+) -> Result<(), DecodeError> {
+    let raw = text.as_bytes().get(range.clone()).unwrap_or_default();
+    let mut piece = Piece::default();
+    for (at, byte) in Specials::new(raw) {
+        match byte {
+            b'&' => {
+                finish(text, range.start, raw, &piece, at, source, out)?;
+                piece = Piece {
+                    start: at + 1,
+                    ..Piece::default()
+                };
             }
-            EQ => match piece.name_len {
-                // The first `=` ends the name; later ones are part of the value.
-                None => piece.name_len = Some(out.text.len() - piece.start),
-                Some(_) => out.text.push(b'='),
-            },
-            PLUS => out.text.push(b' '),
+            b'=' if piece.eq.is_none() => piece.eq = Some(at),
+            b'=' => {}
+            b'+' if piece.eq.is_none() => piece.name_escaped = true,
+            b'+' => piece.value_escaped = true,
             _ => {
-                let hi = raw.get(i + 1).and_then(|c| hex_val(*c));
-                let lo = raw.get(i + 2).and_then(|c| hex_val(*c));
-                let (Some(h), Some(l)) = (hi, lo) else {
+                let hi = raw.get(at + 1).and_then(|c| hex_val(*c));
+                let lo = raw.get(at + 2).and_then(|c| hex_val(*c));
+                let Some(h) = hi.filter(|_| lo.is_some()) else {
                     return Err(DecodeError::BadPercent {
                         location: source,
-                        offset: i,
+                        offset: at,
                     });
                 };
-                let byte = h << 4 | l;
-                if !byte.is_ascii() {
-                    piece.flag_unchecked();
+                if piece.eq.is_none() {
+                    piece.name_escaped = true;
+                    piece.name_high |= h >= 8;
+                } else {
+                    piece.value_escaped = true;
+                    piece.value_high |= h >= 8;
                 }
-                out.text.push(byte);
-                i += 2;
             }
         }
-        i += 1;
-        run = i;
     }
-    out.text
-        .extend_from_slice(raw.get(run..).unwrap_or_default());
-    finish(piece, source, out)
+    finish(text, range.start, raw, &piece, raw.len(), source, out)
 }
 
-/// Ends a parameter: skips empty pieces and empty names, checks that name and value are each
-/// UTF-8 on their own, and adds it.
-fn finish(piece: Piece, source: Source, out: &mut Merge) -> Result<(), DecodeError> {
-    let end = out.text.len();
-    let name_len = piece.name_len.unwrap_or(end - piece.start);
-    if name_len == 0 {
-        out.text.truncate(piece.start);
+/// Ends the piece that runs to `end` (relative to the source at `base` in `text`): skips an
+/// empty name, decodes what must be decoded now, and adds it.
+fn finish(
+    text: &str,
+    base: usize,
+    raw: &[u8],
+    piece: &Piece,
+    end: usize,
+    source: Source,
+    out: &mut Merge,
+) -> Result<(), DecodeError> {
+    let name_end = piece.eq.unwrap_or(end);
+    if name_end <= piece.start {
         return Ok(());
     }
-    if piece.name_unchecked || piece.value_unchecked {
-        let decoded = out.text.get(piece.start..end).unwrap_or_default();
-        let (name, value) = decoded.split_at(name_len.min(decoded.len()));
-        if std::str::from_utf8(name).is_err() || std::str::from_utf8(value).is_err() {
-            return Err(DecodeError::InvalidUtf8 {
-                location: source,
-                name: String::from_utf8_lossy(name).into_owned(),
-            });
+    let name_raw = raw.get(piece.start..name_end).unwrap_or_default();
+    let name_decoded = if piece.name_escaped {
+        let bytes = percent_decode(name_raw);
+        let name = match String::from_utf8(bytes) {
+            Ok(name) => name,
+            Err(e) => {
+                return Err(DecodeError::InvalidUtf8 {
+                    location: source,
+                    name: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                });
+            }
+        };
+        Some(name.into_boxed_str())
+    } else {
+        None
+    };
+    let value = piece.eq.map_or(end..end, |eq| eq + 1..end);
+    let decoded = OnceLock::new();
+    if piece.value_high {
+        let value_raw = raw.get(value.clone()).unwrap_or_default();
+        match String::from_utf8(percent_decode(value_raw)) {
+            Ok(v) => {
+                let _ = decoded.set(v.into_boxed_str());
+            }
+            Err(_) => {
+                return Err(DecodeError::InvalidUtf8 {
+                    location: source,
+                    name: match &name_decoded {
+                        Some(n) => n.to_string(),
+                        None => String::from_utf8_lossy(name_raw).into_owned(),
+                    },
+                });
+            }
         }
     }
-    out.add(Slot {
-        start: piece.start,
-        name_len,
-        end,
+    let slot = Slot {
+        name: base + piece.start..base + name_end,
+        name_decoded,
+        value: base + value.start..base + value.end,
+        plain: !piece.value_escaped,
+        decoded,
         source,
         json: OnceLock::new(),
-    })
+    };
+    out.add(text, slot)
+}
+
+/// Form-decodes bytes whose escapes were checked (`+` is a space, `%XX` a byte).
+fn percent_decode(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(at) = rest.iter().position(|b| *b == b'%' || *b == b'+') {
+        out.extend_from_slice(rest.get(..at).unwrap_or_default());
+        if rest.get(at) == Some(&b'+') {
+            out.push(b' ');
+            rest = rest.get(at + 1..).unwrap_or_default();
+            continue;
+        }
+        let hi = rest.get(at + 1).and_then(|c| hex_val(*c)).unwrap_or(0);
+        let lo = rest.get(at + 2).and_then(|c| hex_val(*c)).unwrap_or(0);
+        out.push(hi << 4 | lo);
+        rest = rest.get(at + 3..).unwrap_or_default();
+    }
+    out.extend_from_slice(rest);
+    out
+}
+
+/// [`percent_decode`] as text (lossy: callers have checked, or only show it).
+fn decode_checked(raw: &[u8]) -> String {
+    String::from_utf8_lossy(&percent_decode(raw)).into_owned()
+}
+
+/// The (lossily decoded) name of the parameter holding byte `offset` of a form body.
+fn name_at(raw: &[u8], offset: usize) -> String {
+    let start = raw
+        .get(..offset)
+        .and_then(|before| before.iter().rposition(|b| *b == b'&'))
+        .map_or(0, |at| at + 1);
+    let piece = raw.get(start..).unwrap_or_default();
+    let end = piece
+        .iter()
+        .position(|b| *b == b'&' || *b == b'=')
+        .unwrap_or(piece.len());
+    decode_checked(piece.get(..end).unwrap_or_default())
 }
 
 fn hex_val(c: u8) -> Option<u8> {
@@ -681,6 +792,79 @@ mod tests {
         let pairs: Vec<(&str, &str)> = p.iter().map(|p| (p.name(), p.value())).collect();
         assert_eq!(pairs, [("a", "3"), ("b", "{}"), ("c", "x")]);
         assert!(p.get("b").unwrap().json().unwrap().is_object());
+    }
+
+    #[test]
+    fn escaped_values_are_decoded_when_first_read() {
+        let p = decode(None, Some("UID=u-1&data=%7B%22a%22%3A1%7D&n=Z%C3%B6e")).unwrap();
+        let slot = |name: &str| p.slots.iter().find(|s| &p.text[s.name.clone()] == name);
+        assert!(
+            slot("UID").unwrap().plain,
+            "plain values are the text itself"
+        );
+        assert!(
+            slot("data").unwrap().decoded.get().is_none(),
+            "not decoded yet"
+        );
+        assert!(
+            slot("n").unwrap().decoded.get().is_some(),
+            "non-ASCII escapes are decoded (and checked) at once"
+        );
+        assert_eq!(p.value("data"), Some("{\"a\":1}"));
+        assert!(slot("data").unwrap().decoded.get().is_some());
+        assert_eq!(p.value("n"), Some("Zöe"));
+    }
+
+    #[test]
+    fn specials_are_found_at_every_offset() {
+        let naive = |raw: &[u8]| -> Vec<(usize, u8)> {
+            raw.iter()
+                .enumerate()
+                .filter(|(_, b)| matches!(b, b'&' | b'=' | b'%' | b'+'))
+                .map(|(i, b)| (i, *b))
+                .collect()
+        };
+        let mut inputs: Vec<Vec<u8>> = vec![
+            b"".to_vec(),
+            b"&".to_vec(),
+            b"UID=u-1&profile=%7B%22a%22%3A1%7D+x&z".to_vec(),
+            "é=ü&€+%E2%82%AC=\u{7f}\u{80}&&==".as_bytes().to_vec(),
+        ];
+        // Every special byte at every position of inputs up to 20 bytes, next to bytes that
+        // differ from it by one bit (the carries of the word trick must not leak).
+        for len in 1..20 {
+            for at in 0..len {
+                for special in [b'&', b'=', b'%', b'+'] {
+                    let mut v = vec![special ^ 1; len];
+                    v[at] = special;
+                    inputs.push(v.clone());
+                    v.iter_mut().for_each(|b| *b |= 0x80);
+                    v[at] = special;
+                    inputs.push(v);
+                }
+            }
+        }
+        for raw in inputs {
+            assert_eq!(
+                Specials::new(&raw).collect::<Vec<_>>(),
+                naive(&raw),
+                "{raw:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn escaped_names_are_decoded_at_once() {
+        let p = decode(Some("a%5Bb%5D=1&x+y=2"), None).unwrap();
+        assert_eq!(p.value("a[b]"), Some("1"));
+        assert_eq!(p.value("x y"), Some("2"));
+        assert_eq!(
+            decode(Some("ok=1&%ZZ=1"), None).unwrap_err(),
+            DecodeError::BadPercent {
+                location: Source::Query,
+                offset: 5
+            }
+        );
     }
 
     #[test]

@@ -1,13 +1,12 @@
 //! One journal entry: what arrived, who answered, what was sent back, and how long it took —
 //! already redacted, with bodies capped.
 //!
-//! Building an entry is on every request's path, so it copies as little as possible: request
-//! header values go into one buffer, response headers and bodies are shared with the reply
-//! (the request body is copied so the entry does not pin the connection's read buffer), and
-//! the decoded parameters are not copied at all — they are decoded again from the redacted
-//! query and body the first time someone reads them (only a truncated body makes the entry
-//! keep its own copy). Everything textual (the URL, the JSON form) is produced when the entry
-//! is read.
+//! An entry is built from the record the journal keeps (see `raw`) the first time anything
+//! reads it, or at once when a body is over the journal's limit. It copies little: request
+//! header values go into one buffer, response headers and bodies are shared, and the decoded
+//! parameters are not copied at all — they are decoded again from the redacted query and body
+//! the first time someone reads them (only a truncated body makes the entry keep its own
+//! copy). Everything textual (the URL, the JSON form) is produced when the entry is read.
 //!
 //! Entries serialize to the JSON the admin API serves and deserialize back (the CLI evaluates
 //! expectations on entries it fetched). [`Entry::to_request`] rebuilds a [`CapturedRequest`]
