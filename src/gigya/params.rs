@@ -289,6 +289,27 @@ impl Params {
         self.get(name).map(Param::value)
     }
 
+    /// The values of several parameters in one pass, each looked up as [`Params::get`] does.
+    #[must_use]
+    pub fn values<const N: usize>(&self, names: [&str; N]) -> [Option<&str>; N] {
+        let mut found: [Option<(bool, Param<'_>)>; N] = [None; N];
+        for slot in &self.slots {
+            let p = self.view(slot);
+            let name = p.name();
+            for (wanted, hit) in names.iter().zip(found.iter_mut()) {
+                if wanted.len() != name.len() || matches!(hit, Some((true, _))) {
+                    continue;
+                }
+                if name == *wanted {
+                    *hit = Some((true, p));
+                } else if hit.is_none() && name.eq_ignore_ascii_case(wanted) {
+                    *hit = Some((false, p));
+                }
+            }
+        }
+        found.map(|hit| hit.map(|(_, p)| p.value()))
+    }
+
     /// Every parameter, in arrival order.
     pub fn iter(&self) -> impl Iterator<Item = Param<'_>> {
         self.slots.iter().map(|s| self.view(s))
@@ -378,7 +399,9 @@ impl Merge {
     /// Where the parameter named `name` already is, if anywhere.
     fn position(&mut self, text: &str, name: &str) -> Option<usize> {
         if self.slots.len() <= Self::LINEAR {
-            return self.slots.iter().position(|s| s.name_of(text) == name);
+            return self.slots.iter().position(|s| {
+                (s.name_decoded.is_some() || s.name.len() == name.len()) && s.name_of(text) == name
+            });
         }
         let slots = &self.slots;
         self.names
@@ -692,6 +715,11 @@ mod tests {
         let p = decode(Some("uid=lower&UID=upper"), None).unwrap();
         assert_eq!(p.value("UID"), Some("upper"));
         assert_eq!(p.value("uid"), Some("lower"));
+        let p = decode(Some("uid=lower&UID=upper&Format=json&a%62=1"), None).unwrap();
+        assert_eq!(
+            p.values(["UID", "Uid", "format", "ab", "none"]),
+            [Some("upper"), Some("lower"), Some("json"), Some("1"), None]
+        );
     }
 
     #[test]
