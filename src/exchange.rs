@@ -381,7 +381,9 @@ mod tests {
             Some("socialize.getUserInfo")
         );
         let long = format!("/a.{}", "b".repeat(199));
-        for bad in ["/", "/a/b", "/.x", "/x.", "/a..b", "/a b", "/é", "nope", &long] {
+        for bad in [
+            "/", "/a/b", "/.x", "/x.", "/a..b", "/a b", "/é", "nope", &long,
+        ] {
             assert_eq!(gigya_method_from_path(bad), None, "{bad}");
         }
         assert!(gigya_method_from_path(&long[..long.len() - 1]).is_some());
