@@ -80,17 +80,17 @@ impl CallContext {
     /// Reads `format`, `callback`, `context` and `httpStatusCodes`. A bad JSONP request yields
     /// the error to answer with (rendered as JSON).
     fn from_request(req: &CapturedRequest) -> (Self, Option<(u32, String)>) {
-        let [context, status_codes, format, callback] =
-            req.params()
-                .values(["context", "httpStatusCodes", "format", "callback"]);
+        let p = req.params();
         let mut ctx = Self {
             format: Format::Json,
-            context: context.map(str::to_owned),
-            http_status_codes: status_codes.and_then(parse_bool) == Some(true),
+            context: p.value("context").map(str::to_owned),
+            http_status_codes: p.value("httpStatusCodes").and_then(parse_bool) == Some(true),
         };
         let mut problem = None;
-        if format.is_some_and(|f| f.eq_ignore_ascii_case("jsonp")) {
-            match callback {
+        if p.value("format")
+            .is_some_and(|f| f.eq_ignore_ascii_case("jsonp"))
+        {
+            match p.value("callback") {
                 None | Some("") => {
                     problem = Some((
                         codes::MISSING_PARAMETER,

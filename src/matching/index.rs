@@ -9,6 +9,10 @@
 
 use std::collections::HashMap;
 
+/// Maps from request text (method, path, parameter value) to stubs: looked up on every
+/// request, so hashed with a fast hasher (its seed is still random per map).
+type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
+
 use crate::exchange::CapturedRequest;
 
 /// Where a stub is filed.
@@ -30,7 +34,7 @@ pub enum IndexKey {
 #[derive(Debug, Default)]
 struct Bucket {
     /// Per parameter name (lowercase): value → stub ids.
-    keyed: Vec<(String, HashMap<String, Vec<u32>>)>,
+    keyed: Vec<(String, Map<Vec<u32>>)>,
     /// Stubs of this method without an indexable parameter.
     rest: Vec<u32>,
 }
@@ -38,8 +42,8 @@ struct Bucket {
 /// The index over one stub set.
 #[derive(Debug, Default)]
 pub struct StubIndex {
-    by_method: HashMap<String, Bucket>,
-    by_path: HashMap<String, Vec<u32>>,
+    by_method: Map<Bucket>,
+    by_path: Map<Vec<u32>>,
     generic: Vec<u32>,
 }
 
@@ -62,7 +66,7 @@ impl StubIndex {
                             let slot = match bucket.keyed.iter().position(|(n, _)| *n == lower) {
                                 Some(i) => i,
                                 None => {
-                                    bucket.keyed.push((lower, HashMap::new()));
+                                    bucket.keyed.push((lower, Map::default()));
                                     bucket.keyed.len() - 1
                                 }
                             };
@@ -102,7 +106,7 @@ impl StubIndex {
         &self,
         req: &CapturedRequest,
         out: &mut Vec<u32>,
-        keyed: impl Fn(&str, &HashMap<String, Vec<u32>>, &mut Vec<u32>),
+        keyed: impl Fn(&str, &Map<Vec<u32>>, &mut Vec<u32>),
     ) {
         out.clear();
         out.extend_from_slice(&self.generic);
