@@ -89,8 +89,10 @@ impl CapturedRequest {
         let query = uri.query().map(str::to_owned);
         let form_body = is_form_body(&headers);
         let params = match std::str::from_utf8(&body) {
-            _ if body.is_empty() || !form_body => Params::decode(query.as_deref(), None, policy),
-            Ok(_) => Params::decode(query.as_deref(), Some(&body), policy),
+            _ if body.is_empty() || !form_body => {
+                Params::decode_text(query.as_deref(), None, policy)
+            }
+            Ok(text) => Params::decode_text(query.as_deref(), Some(text), policy),
             Err(e) => Err(DecodeError::RawNotUtf8 {
                 location: crate::gigya::params::Source::Body,
                 offset: e.valid_up_to(),

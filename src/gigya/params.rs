@@ -202,6 +202,18 @@ impl Params {
                 });
             }
         };
+        Self::decode_text(query, body, policy)
+    }
+
+    /// [`Params::decode`] for a body already known to be text.
+    ///
+    /// # Errors
+    /// Bad percent-encoding, non-UTF-8 values, or a rejected query/body conflict.
+    pub fn decode_text(
+        query: Option<&str>,
+        body: Option<&str>,
+        policy: ConflictPolicy,
+    ) -> Result<Self, DecodeError> {
         let (query_len, body_len) = (query.map_or(0, str::len), body.map_or(0, str::len));
         let mut text = String::with_capacity(query_len + body_len);
         text.push_str(query.unwrap_or_default());

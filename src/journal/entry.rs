@@ -371,14 +371,7 @@ impl Entry {
         for (n, v) in &r.headers {
             headers.append(n.clone(), v.clone());
         }
-        let target = match &r.query {
-            Some(q) => format!("{}?{q}", r.path),
-            None => r.path.clone(),
-        };
-        let uri = target
-            .parse()
-            .or_else(|_| r.path.parse())
-            .unwrap_or_else(|_| http::Uri::from_static("/"));
+        let uri = request_uri(&r.path, r.query.as_deref());
         CapturedRequest::new(
             RequestParts {
                 http_method: r.method.clone(),
@@ -402,6 +395,18 @@ impl Entry {
         req.gigya_method.clone_from(&self.gigya_method);
         req
     }
+}
+
+/// The request target of a recorded path and query (the path alone if the two do not parse
+/// together, `/` if not even the path does).
+pub(super) fn request_uri(path: &str, query: Option<&str>) -> http::Uri {
+    let parsed = match query {
+        Some(q) => format!("{path}?{q}").parse(),
+        None => path.parse(),
+    };
+    parsed
+        .or_else(|_| path.parse())
+        .unwrap_or_else(|_| http::Uri::from_static("/"))
 }
 
 fn redacted_params(params: &Params) -> Vec<(String, String)> {

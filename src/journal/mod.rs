@@ -361,6 +361,42 @@ mod tests {
     }
 
     #[test]
+    fn entries_are_built_when_first_read_and_kept() {
+        let j = Journal::new(JournalConfig {
+            capacity: 4,
+            body_limit: 2048,
+        });
+        let engine = Engine::new(ScenarioSet::default(), EngineConfig::default());
+        let record = |params: &[(&str, &str)]| {
+            let req = CapturedRequest::gigya_call("a.b", params.iter().copied());
+            let reply = engine.dispatch(&req);
+            j.record_exchange(
+                &req,
+                &reply,
+                http::Version::HTTP_11,
+                Duration::ZERO,
+                ConflictPolicy::default(),
+            );
+        };
+        record(&[("n", "1")]);
+        let built = |i: usize| match &j.lock().entries[i].record {
+            Record::Raw(_, built) => built.get().is_some(),
+            Record::Built(_) => true,
+        };
+        assert!(!built(0), "recording does not build the entry");
+        let (first, _) = j.snapshot();
+        assert!(built(0));
+        let (again, _) = j.snapshot();
+        assert!(Arc::ptr_eq(&first[0], &again[0]), "built once, then kept");
+        assert_eq!((first[0].id, first[0].param("n")), (1, Some("1")));
+        // A body over the limit is cut when recorded, not kept whole.
+        let long = "x".repeat(3000);
+        record(&[("n", long.as_str())]);
+        assert!(matches!(j.lock().entries[1].record, Record::Built(_)));
+        assert!(j.snapshot().0[1].request.body_truncated);
+    }
+
+    #[test]
     fn a_disabled_journal_records_nothing() {
         let j = Journal::new(JournalConfig {
             capacity: 0,

@@ -134,15 +134,9 @@ impl RawExchange {
         for (name, range) in request_headers {
             headers.append(name.clone(), self.value(range));
         }
-        let target = match &self.query {
-            Some(q) => format!("{}?{}", self.text(&self.path), self.text(q)),
-            None => self.text(&self.path),
-        };
-        // The path and query were taken from a parsed URI, so they parse again; the fallback
-        // only keeps this function total.
-        let uri = target
-            .parse()
-            .unwrap_or_else(|_| http::Uri::from_static("/"));
+        let path = self.text(&self.path);
+        let query = self.query.as_ref().map(|q| self.text(q));
+        let uri = super::entry::request_uri(&path, query.as_deref());
         let mut req = CapturedRequest::new(
             RequestParts {
                 http_method: self.method.clone(),
@@ -158,7 +152,7 @@ impl RawExchange {
         // The authority may have come from an absolute-form target rather than `Host`, and
         // the recorded path is authoritative even where the URI would normalize it.
         req.host = self.host.as_ref().map(|h| self.text(h));
-        req.path = self.text(&self.path);
+        req.path = path;
         req.gigya_method = self.gigya_method.as_ref().map(|m| self.text(m));
         let reply = Reply {
             status: self.status,
