@@ -11,6 +11,16 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::OnceLock;
 
+/// A text's JSON parse, made on first use (boxed: most texts are never parsed, and the cell
+/// stays one word).
+pub type JsonCell = OnceLock<Option<Box<serde_json::Value>>>;
+
+/// The JSON value of `text`, parsed into `cell` the first time.
+pub fn cached_json<'a>(cell: &'a JsonCell, text: &str) -> Option<&'a serde_json::Value> {
+    cell.get_or_init(|| serde_json::from_str(text).ok().map(Box::new))
+        .as_deref()
+}
+
 /// Where a parameter came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -94,7 +104,7 @@ struct Slot {
     /// checked for UTF-8).
     decoded: OnceLock<Box<str>>,
     source: Source,
-    json: OnceLock<Option<serde_json::Value>>,
+    json: JsonCell,
 }
 
 impl Slot {
@@ -154,18 +164,14 @@ impl<'a> Param<'a> {
 
     /// The cache behind [`Param::json`], for matchers that share it.
     #[must_use]
-    pub fn json_cell(self) -> &'a OnceLock<Option<serde_json::Value>> {
+    pub fn json_cell(self) -> &'a JsonCell {
         &self.slot.json
     }
 
     /// The value parsed as JSON, or `None` when it is not JSON. Parsed once, then cached.
     #[must_use]
     pub fn json(self) -> Option<&'a serde_json::Value> {
-        let value = self.value();
-        self.slot
-            .json
-            .get_or_init(|| serde_json::from_str(value).ok())
-            .as_ref()
+        cached_json(&self.slot.json, self.value())
     }
 }
 
@@ -179,6 +185,35 @@ impl<'a> Param<'a> {
 pub struct Params {
     text: String,
     slots: Vec<Slot>,
+    /// Where [`Params::get`] finds each of [`KNOWN`]: slot index + 1, 0 when absent.
+    known: [u8; KNOWN.len()],
+}
+
+/// Names looked up on (nearly) every request; where they are is worked out once per set.
+const KNOWN: [&str; 6] = [
+    "UID",
+    "apiKey",
+    "format",
+    "callback",
+    "context",
+    "httpStatusCodes",
+];
+
+/// A [`KNOWN`] entry meaning "search": the set has too many slots to index in a byte.
+const SEARCH: u8 = u8::MAX;
+
+/// The position of `name` in [`KNOWN`].
+#[inline]
+fn known_index(name: &str) -> Option<usize> {
+    match name {
+        "UID" => Some(0),
+        "apiKey" => Some(1),
+        "format" => Some(2),
+        "callback" => Some(3),
+        "context" => Some(4),
+        "httpStatusCodes" => Some(5),
+        _ => None,
+    }
 }
 
 impl Params {
@@ -218,11 +253,7 @@ impl Params {
         let mut text = String::with_capacity(query_len + body_len);
         text.push_str(query.unwrap_or_default());
         text.push_str(body.unwrap_or_default());
-        let mut merge = Merge {
-            slots: Vec::with_capacity(8),
-            names: None,
-            policy,
-        };
+        let mut merge = Merge::new(policy);
         if query.is_some() {
             decode_into(&text, 0..query_len, Source::Query, &mut merge)?;
         }
@@ -236,8 +267,38 @@ impl Params {
         }
         Ok(Self {
             text,
+            known: merge.known(),
             slots: merge.slots,
         })
+    }
+
+    /// Finds each of [`KNOWN`] once, as [`Params::get_by_search`] would.
+    fn index_known(&mut self) {
+        if self.slots.len() >= usize::from(SEARCH) {
+            self.known = [SEARCH; KNOWN.len()];
+            return;
+        }
+        let mut exact = [0u8; KNOWN.len()];
+        let mut folded = [0u8; KNOWN.len()];
+        for (i, slot) in self.slots.iter().enumerate() {
+            let name = slot.name_of(&self.text);
+            let at = u8::try_from(i + 1).unwrap_or(SEARCH);
+            for (k, known) in KNOWN.iter().enumerate() {
+                if known.len() != name.len() {
+                    continue;
+                }
+                if name == *known {
+                    if exact[k] == 0 {
+                        exact[k] = at;
+                    }
+                } else if folded[k] == 0 && name.eq_ignore_ascii_case(known) {
+                    folded[k] = at;
+                }
+            }
+        }
+        for (k, slot) in self.known.iter_mut().enumerate() {
+            *slot = if exact[k] != 0 { exact[k] } else { folded[k] };
+        }
     }
 
     /// Builds a parameter set from decoded pairs (tests, the library API).
@@ -264,6 +325,7 @@ impl Params {
                 json: OnceLock::new(),
             });
         }
+        out.index_known();
         out
     }
 
@@ -277,6 +339,18 @@ impl Params {
     /// Looks a parameter up: an exact-case match first, then a case-insensitive one.
     #[must_use]
     pub fn get(&self, name: &str) -> Option<Param<'_>> {
+        if let Some(k) = known_index(name) {
+            match self.known.get(k).copied().unwrap_or(SEARCH) {
+                0 => return None,
+                SEARCH => {}
+                at => return self.slots.get(usize::from(at) - 1).map(|s| self.view(s)),
+            }
+        }
+        self.get_by_search(name)
+    }
+
+    /// [`Params::get`] by walking the slots.
+    fn get_by_search(&self, name: &str) -> Option<Param<'_>> {
         // One pass: names of another length are skipped at once; the first name equal but
         // for case is kept in case no exact match follows.
         let mut folded = None;
@@ -381,11 +455,48 @@ struct Merge {
     /// body of 100,000 names costs linear time, not quadratic).
     names: Option<std::collections::HashMap<String, usize>>,
     policy: ConflictPolicy,
+    /// One bit per [`name_bucket`] of the names added so far: a name whose bit is clear is
+    /// new, without a search.
+    seen: u64,
+    /// Where each of [`KNOWN`] is, exactly and ignoring case (slot index + 1, 0 = not yet).
+    exact: [u8; KNOWN.len()],
+    folded: [u8; KNOWN.len()],
+}
+
+/// Lengths of the [`KNOWN`] names, one bit each.
+const KNOWN_LENGTHS: u32 = {
+    let mut bits = 0;
+    let mut i = 0;
+    while i < KNOWN.len() {
+        bits |= 1 << KNOWN[i].len();
+        i += 1;
+    }
+    bits
+};
+
+/// A cheap 6-bit summary of a name (length, first and last byte) for [`Merge::seen`].
+#[inline]
+fn name_bucket(name: &str) -> u32 {
+    let bytes = name.as_bytes();
+    let first = u32::from(bytes.first().copied().unwrap_or(0));
+    let last = u32::from(bytes.last().copied().unwrap_or(0));
+    (name.len() as u32).wrapping_mul(7) ^ first ^ last.wrapping_mul(3)
 }
 
 impl Merge {
     /// Parameters searched one by one before the name map is built.
     const LINEAR: usize = 16;
+
+    fn new(policy: ConflictPolicy) -> Self {
+        Self {
+            slots: Vec::with_capacity(8),
+            names: None,
+            policy,
+            seen: 0,
+            exact: [0; KNOWN.len()],
+            folded: [0; KNOWN.len()],
+        }
+    }
 
     /// Where the parameter named `name` already is, if anywhere.
     fn position(&mut self, text: &str, name: &str) -> Option<usize> {
@@ -407,15 +518,60 @@ impl Merge {
             .copied()
     }
 
+    /// Notes a new slot at `at` if its name is one of [`KNOWN`].
+    #[inline]
+    fn note_known(&mut self, name: &str, at: usize) {
+        if name.len() >= 32 || KNOWN_LENGTHS & (1 << name.len()) == 0 {
+            return;
+        }
+        let at = u8::try_from(at + 1).unwrap_or(SEARCH);
+        for (k, known) in KNOWN.iter().enumerate() {
+            if known.len() != name.len() {
+                continue;
+            }
+            if name == *known {
+                if let Some(slot) = self.exact.get_mut(k) {
+                    *slot = at;
+                }
+            } else if name.eq_ignore_ascii_case(known) {
+                if let Some(slot) = self.folded.get_mut(k).filter(|s| **s == 0) {
+                    *slot = at;
+                }
+            }
+        }
+    }
+
+    /// Where [`Params::get`] finds each of [`KNOWN`] in the finished set.
+    fn known(&self) -> [u8; KNOWN.len()] {
+        if self.slots.len() >= usize::from(SEARCH) {
+            return [SEARCH; KNOWN.len()];
+        }
+        let mut out = self.exact;
+        for (slot, folded) in out.iter_mut().zip(self.folded) {
+            if *slot == 0 {
+                *slot = folded;
+            }
+        }
+        out
+    }
+
     /// Adds a parameter: a name repeated within one source keeps its place and takes the last
     /// value; a body parameter also in the query follows the conflict policy.
     fn add(&mut self, text: &str, slot: Slot) -> Result<(), DecodeError> {
         let name = slot.name_of(text);
-        let Some(i) = self.position(text, name) else {
+        let bit = 1u64 << (name_bucket(name) & 63);
+        let found = if self.seen & bit == 0 {
+            None
+        } else {
+            self.position(text, name)
+        };
+        self.seen |= bit;
+        let Some(i) = found else {
             let at = self.slots.len();
             if let Some(names) = &mut self.names {
                 names.insert(name.to_owned(), at);
             }
+            self.note_known(name, at);
             self.slots.push(slot);
             return Ok(());
         };
@@ -440,57 +596,15 @@ impl Merge {
     }
 }
 
-/// Calls `visit` with the position and value of every byte the decoder looks at (`&`, `=`,
-/// `%`, `+`), in order. They are found eight bytes at a time: each word of the input is
-/// compared with all four at once, and only the matches are visited.
-#[inline]
-fn for_each_special<E>(
-    raw: &[u8],
-    mut visit: impl FnMut(usize, u8) -> Result<(), E>,
-) -> Result<(), E> {
-    let mut word = 0;
-    while word < raw.len() {
-        let mut mask = special_mask(raw, word);
-        while mask != 0 {
-            let at = word + (mask.trailing_zeros() / 8) as usize;
-            mask &= mask - 1;
-            if let Some(&byte) = raw.get(at) {
-                visit(at, byte)?;
-            }
-        }
-        word += 8;
-    }
-    Ok(())
-}
-
-/// The top bit of every byte of the word at `at` that is `&`, `=`, `%` or `+` (bytes past the
-/// end count as zero, which is none of them).
-#[inline]
-fn special_mask(raw: &[u8], at: usize) -> u64 {
-    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    // The top bit of every byte of `w` that is zero, exactly (no borrow between bytes).
-    let zero = |w: u64| !(((w & LOW).wrapping_add(LOW)) | w | LOW);
-    let w = match raw
-        .get(at..at + 8)
-        .and_then(|c| <[u8; 8]>::try_from(c).ok())
-    {
-        Some(bytes) => u64::from_le_bytes(bytes),
-        None => {
-            let mut bytes = [0u8; 8];
-            for (slot, b) in bytes.iter_mut().zip(raw.get(at..).unwrap_or_default()) {
-                *slot = *b;
-            }
-            u64::from_le_bytes(bytes)
-        }
-    };
-    (zero(w ^ (ONES * u64::from(b'&')))
-        | zero(w ^ (ONES * u64::from(b'=')))
-        | zero(w ^ (ONES * u64::from(b'%')))
-        | zero(w ^ (ONES * u64::from(b'+'))))
-        & HIGH
-}
+/// The bytes the decoder stops at: `&`, `=`, `%` and `+`.
+static SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'&' as usize] = true;
+    table[b'=' as usize] = true;
+    table[b'%' as usize] = true;
+    table[b'+' as usize] = true;
+    table
+};
 
 /// Hex digit values; 0xFF for bytes that are not hex digits.
 static HEX: [u8; 256] = {
@@ -509,21 +623,18 @@ static HEX: [u8; 256] = {
     table
 };
 
-/// What one piece (`name=value`) has shown so far.
-#[derive(Default)]
-struct Piece {
-    start: usize,
-    eq: Option<usize>,
-    name_escaped: bool,
-    name_high: bool,
-    value_escaped: bool,
-    value_high: bool,
-}
+/// Escape flags of the piece being read: bit 0 the name has escapes, bit 1 one of them is
+/// above 0x7F; bits 2 and 3 the same for the value.
+const NAME_ESCAPED: u8 = 1;
+const NAME_HIGH: u8 = 2;
+const VALUE_ESCAPED: u8 = 4;
+const VALUE_HIGH: u8 = 8;
 
-/// Splits one source (`range` of `text`) into parameters in a single pass and adds them.
-/// Every `%` is checked here, so a malformed request is refused whole; names with escapes are
-/// decoded now, values when first read (or now, when an escaped byte above 0x7F means the
-/// result must be checked for UTF-8).
+/// Splits one source (`range` of `text`) into parameters in a single pass and adds them. A
+/// table tells the bytes that matter (`&`, `=`, `%`, `+`) from the rest, and an escape's two
+/// digits are skipped once checked; every `%` is checked here, so a malformed request is refused whole. Names with escapes are decoded now, values
+/// when first read (or now, when an escaped byte above 0x7F means the result must be checked
+/// for UTF-8).
 fn decode_into(
     text: &str,
     range: Range<usize>,
@@ -531,21 +642,20 @@ fn decode_into(
     out: &mut Merge,
 ) -> Result<(), DecodeError> {
     let raw = text.as_bytes().get(range.clone()).unwrap_or_default();
-    let mut piece = Piece::default();
-    for_each_special(raw, |at, byte| {
+    let mut start = 0;
+    // The first `=` of the piece (`usize::MAX` until there is one).
+    let mut eq = usize::MAX;
+    let mut flags = 0u8;
+    let mut at = 0;
+    while let Some(&byte) = raw.get(at) {
+        if !SPECIAL[usize::from(byte)] {
+            at += 1;
+            continue;
+        }
+        // Flags for the name sit at bit 0, for the value two bits up.
+        let shift = if eq == usize::MAX { 0 } else { 2 };
         match byte {
-            b'&' => {
-                finish(text, range.start, raw, &piece, at, source, out)?;
-                piece = Piece {
-                    start: at + 1,
-                    ..Piece::default()
-                };
-            }
-            b'=' if piece.eq.is_none() => piece.eq = Some(at),
-            b'=' => {}
-            b'+' if piece.eq.is_none() => piece.name_escaped = true,
-            b'+' => piece.value_escaped = true,
-            _ => {
+            b'%' => {
                 let digit = |i: usize| HEX[usize::from(raw.get(i).copied().unwrap_or(b'%'))];
                 let (hi, lo) = (digit(at + 1), digit(at + 2));
                 if (hi | lo) > 0x0F {
@@ -554,56 +664,108 @@ fn decode_into(
                         offset: at,
                     });
                 }
-                let high = hi >= 8;
-                if piece.eq.is_none() {
-                    piece.name_escaped = true;
-                    piece.name_high |= high;
-                } else {
-                    piece.value_escaped = true;
-                    piece.value_high |= high;
-                }
+                flags |= (NAME_ESCAPED | (u8::from(hi >= 8) << 1)) << shift;
+                at += 3;
+                continue;
+            }
+            b'+' => flags |= NAME_ESCAPED << shift,
+            b'=' => eq = eq.min(at),
+            _ => {
+                add_piece(text, range.start, raw, start..at, eq, flags, source, out)?;
+                (start, eq, flags) = (at + 1, usize::MAX, 0);
             }
         }
-        Ok(())
-    })?;
-    finish(text, range.start, raw, &piece, raw.len(), source, out)
+        at += 1;
+    }
+    add_piece(
+        text,
+        range.start,
+        raw,
+        start..raw.len(),
+        eq,
+        flags,
+        source,
+        out,
+    )
 }
 
-/// Ends the piece that runs to `end` (relative to the source at `base` in `text`): skips an
-/// empty name, decodes what must be decoded now, and adds it.
-fn finish(
+/// Adds the piece `at` of the source (which starts at `base` in `text`) unless its name is
+/// empty; `eq` is its first `=`, `flags` what its escapes showed.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn add_piece(
     text: &str,
     base: usize,
     raw: &[u8],
-    piece: &Piece,
-    end: usize,
+    at: Range<usize>,
+    eq: usize,
+    flags: u8,
     source: Source,
     out: &mut Merge,
 ) -> Result<(), DecodeError> {
-    let name_end = piece.eq.unwrap_or(end);
-    if name_end <= piece.start {
+    let name_end = eq.min(at.end);
+    if name_end <= at.start {
         return Ok(());
     }
-    let name_raw = raw.get(piece.start..name_end).unwrap_or_default();
-    let name_decoded = if piece.name_escaped {
-        let bytes = percent_decode(name_raw);
-        let name = match String::from_utf8(bytes) {
-            Ok(name) => name,
+    let value = if eq < at.end {
+        eq + 1..at.end
+    } else {
+        at.end..at.end
+    };
+    let name = Escapes {
+        any: flags & NAME_ESCAPED != 0,
+        high: flags & NAME_HIGH != 0,
+    };
+    let escapes = Escapes {
+        any: flags & VALUE_ESCAPED != 0,
+        high: flags & VALUE_HIGH != 0,
+    };
+    let slot = slot(
+        raw.get(at.start..name_end).unwrap_or_default(),
+        name,
+        raw.get(value.clone()).unwrap_or_default(),
+        escapes,
+        base + at.start..base + name_end,
+        base + value.start..base + value.end,
+        source,
+    )?;
+    out.add(text, slot)
+}
+
+/// What the escapes of one name or value showed.
+#[derive(Clone, Copy)]
+struct Escapes {
+    /// It has `%` or `+`: the text is not the decoded form.
+    any: bool,
+    /// One `%XX` is above 0x7F, so the decoded bytes must be checked for UTF-8.
+    high: bool,
+}
+
+/// One checked piece as a slot: decodes what must be decoded now.
+fn slot(
+    name_raw: &[u8],
+    name: Escapes,
+    value_raw: &[u8],
+    escapes: Escapes,
+    name_at: Range<usize>,
+    value_at: Range<usize>,
+    source: Source,
+) -> Result<Slot, DecodeError> {
+    let name_decoded = if name.any {
+        match String::from_utf8(percent_decode(name_raw)) {
+            Ok(name) => Some(name.into_boxed_str()),
             Err(e) => {
                 return Err(DecodeError::InvalidUtf8 {
                     location: source,
                     name: String::from_utf8_lossy(e.as_bytes()).into_owned(),
                 });
             }
-        };
-        Some(name.into_boxed_str())
+        }
     } else {
         None
     };
-    let value = piece.eq.map_or(end..end, |eq| eq + 1..end);
     let decoded = OnceLock::new();
-    if piece.value_high {
-        let value_raw = raw.get(value.clone()).unwrap_or_default();
+    if escapes.high {
         match String::from_utf8(percent_decode(value_raw)) {
             Ok(v) => {
                 let _ = decoded.set(v.into_boxed_str());
@@ -619,16 +781,15 @@ fn finish(
             }
         }
     }
-    let slot = Slot {
-        name: base + piece.start..base + name_end,
+    Ok(Slot {
+        name: name_at,
         name_decoded,
-        value: base + value.start..base + value.end,
-        plain: !piece.value_escaped,
+        value: value_at,
+        plain: !escapes.any,
         decoded,
         source,
         json: OnceLock::new(),
-    };
-    out.add(text, slot)
+    })
 }
 
 /// Form-decodes bytes whose escapes were checked (`+` is a space, `%XX` a byte).
@@ -839,44 +1000,94 @@ mod tests {
         assert_eq!(p.value("n"), Some("Zöe"));
     }
 
+    /// A plain reference decoder: pieces by `&`, name and value by the first `=`, escapes
+    /// checked byte by byte; the first bad `%` is reported (`Some(offset)`), or `None` when a
+    /// decoded name or value is not UTF-8.
+    fn naive(raw: &str) -> Result<Vec<(String, String)>, Option<usize>> {
+        let bytes = raw.as_bytes();
+        if let Some(at) = (0..bytes.len()).find(|&i| {
+            bytes[i] == b'%'
+                && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                    && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+        }) {
+            return Err(Some(at));
+        }
+        let text = |s: &str| String::from_utf8(percent_decode(s.as_bytes())).map_err(|_| None);
+        raw.split('&')
+            .map(|piece| piece.split_once('=').unwrap_or((piece, "")))
+            .filter(|(name, _)| !name.is_empty())
+            .map(|(name, value)| Ok((text(name)?, text(value)?)))
+            .collect()
+    }
+
     #[test]
-    fn specials_are_found_at_every_offset() {
-        let naive = |raw: &[u8]| -> Vec<(usize, u8)> {
-            raw.iter()
-                .enumerate()
-                .filter(|(_, b)| matches!(b, b'&' | b'=' | b'%' | b'+'))
-                .map(|(i, b)| (i, *b))
-                .collect()
-        };
-        let mut inputs: Vec<Vec<u8>> = vec![
-            b"".to_vec(),
-            b"&".to_vec(),
-            b"UID=u-1&profile=%7B%22a%22%3A1%7D+x&z".to_vec(),
-            "é=ü&€+%E2%82%AC=\u{7f}\u{80}&&==".as_bytes().to_vec(),
+    fn escapes_are_checked_at_every_offset() {
+        let mut inputs = vec![
+            String::new(),
+            "&".to_owned(),
+            "UID=u-1&profile=%7B%22a%22%3A1%7D+x&z".to_owned(),
+            "a=%E2%82%AC&b=%41%42%43&c=1+2=3".to_owned(),
         ];
-        // Every special byte at every position of inputs up to 20 bytes, next to bytes that
-        // differ from it by one bit (the carries of the word trick must not leak).
-        for len in 1..20 {
-            for at in 0..len {
-                for special in [b'&', b'=', b'%', b'+'] {
-                    let mut v = vec![special ^ 1; len];
-                    v[at] = special;
-                    inputs.push(v.clone());
-                    v.iter_mut().for_each(|b| *b |= 0x80);
-                    v[at] = special;
-                    inputs.push(v);
-                }
+        // Long enough for the vectorised searches: one special byte (or a bad escape) at
+        // every offset, inside names and values.
+        let base = "n0=aaaaaaaaaaaaaaaaaaaa&n1=bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb&n2=c";
+        for at in 0..base.len() {
+            for insert in [
+                "%41", "%4", "%G1", "%", "+", "&", "=", "%7e%7E", "%C3%A9", "%FF",
+            ] {
+                let mut v = base.to_owned();
+                v.insert_str(at, insert);
+                inputs.push(v);
             }
         }
         for raw in inputs {
-            let mut found = Vec::new();
-            for_each_special::<()>(&raw, |at, b| {
-                found.push((at, b));
-                Ok(())
-            })
-            .unwrap();
-            assert_eq!(found, naive(&raw), "{raw:?}");
+            match (decode(None, Some(&raw)), naive(&raw)) {
+                (Ok(p), Ok(expected)) => {
+                    // Repeated names merge; compare the last value of each.
+                    for (name, _) in &expected {
+                        let last = expected.iter().rev().find(|(n, _)| n == name).unwrap();
+                        assert_eq!(
+                            p.get(name).map(Param::value),
+                            Some(last.1.as_str()),
+                            "{raw}"
+                        );
+                    }
+                }
+                (Err(DecodeError::BadPercent { offset, .. }), Err(Some(at))) => {
+                    assert_eq!(offset, at, "{raw}");
+                }
+                (Err(DecodeError::InvalidUtf8 { .. }), Err(None)) => {}
+                (got, want) => panic!("{raw}: {got:?} against {want:?}"),
+            }
         }
+    }
+
+    #[test]
+    fn well_known_names_are_found_as_a_search_finds_them() {
+        let many = (0..300)
+            .map(|i| format!("p{i}=1"))
+            .collect::<Vec<_>>()
+            .join("&");
+        for raw in [
+            "uid=a&UID=b&ApiKey=k".to_owned(),
+            "UID=b&uid=a&Format=jsonp&format=json".to_owned(),
+            "CONTEXT=c&httpstatuscodes=true&callBack=cb".to_owned(),
+            "other=1".to_owned(),
+            format!("{many}&uid=late&apikey=k"),
+        ] {
+            let p = decode(None, Some(&raw)).unwrap();
+            for name in KNOWN {
+                assert_eq!(
+                    p.get(name).map(|v| (v.name(), v.value())),
+                    p.get_by_search(name).map(|v| (v.name(), v.value())),
+                    "{name} in {raw}"
+                );
+            }
+        }
+        let p = decode(Some("UID=q"), Some("uid=b")).unwrap();
+        assert_eq!(p.value("UID"), Some("q"));
+        assert_eq!(Params::from_pairs([("UID", "x")]).value("uid"), Some("x"));
+        assert_eq!(Params::from_pairs([("uid", "x")]).value("UID"), Some("x"));
     }
 
     #[test]

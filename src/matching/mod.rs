@@ -16,7 +16,7 @@ use regex::Regex;
 use serde_json::Value;
 
 use crate::exchange::CapturedRequest;
-use crate::gigya::params::Param;
+use crate::gigya::params::{JsonCell, Param, cached_json};
 pub use jsonpath::JsonPath;
 
 /// A matcher on one value (a parameter, a header, a path, a JSON node).
@@ -57,7 +57,7 @@ pub enum Subject<'a> {
     /// Nothing there.
     Missing,
     /// Text, with a cache for its JSON parse.
-    Text(&'a str, &'a OnceLock<Option<Value>>),
+    Text(&'a str, &'a JsonCell),
     /// A node inside a JSON document.
     Json(&'a Value),
 }
@@ -66,7 +66,7 @@ impl<'a> Subject<'a> {
     fn json(&self) -> Option<&'a Value> {
         match *self {
             Subject::Missing => None,
-            Subject::Text(t, cache) => cache.get_or_init(|| serde_json::from_str(t).ok()).as_ref(),
+            Subject::Text(t, cache) => cached_json(cache, t),
             Subject::Json(v) => Some(v),
         }
     }
@@ -364,7 +364,7 @@ fn param_subject<'a>(p: Option<Param<'a>>) -> Subject<'a> {
     }
 }
 
-fn text_subject<'a>(t: Option<&'a str>, cache: &'a OnceLock<Option<Value>>) -> Subject<'a> {
+fn text_subject<'a>(t: Option<&'a str>, cache: &'a JsonCell) -> Subject<'a> {
     match t {
         Some(t) => Subject::Text(t, cache),
         None => Subject::Missing,

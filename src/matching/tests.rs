@@ -8,7 +8,7 @@ fn eq(s: &str) -> Matcher {
     }
 }
 
-fn text(s: &str) -> (String, OnceLock<Option<Value>>) {
+fn text(s: &str) -> (String, crate::gigya::params::JsonCell) {
     (s.to_owned(), OnceLock::new())
 }
 
