@@ -10,6 +10,7 @@
 //! API's edits of the stub set: stubs added or removed at run time produce a new set that is
 //! swapped in whole, and [`Engine::reset`] goes back to the set loaded from files.
 
+use crate::scenario::compile::GigyaResponse;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -564,23 +565,7 @@ impl Engine {
     ) -> Reply {
         let outcome = Outcome::Stub(stub.name.clone());
         match response {
-            CompiledResponse::Gigya(g) => self.envelope(
-                ctx,
-                EnvelopeSpec {
-                    info: g.info,
-                    message: g.message.clone(),
-                    status_reason: g.status_reason.clone(),
-                    details: g.details.clone(),
-                    validation_errors: g.validation_errors.clone(),
-                    fields: Some(g.fields.clone()),
-                    dynamic_fields: None,
-                    call_id: g.call_id.clone(),
-                    time: g.time.clone(),
-                    headers: g.headers.clone(),
-                    delay: g.delay,
-                    outcome,
-                },
-            ),
+            CompiledResponse::Gigya(g) => self.stub_envelope(ctx, g, outcome),
             CompiledResponse::Raw(r) => Reply {
                 status: r.status,
                 headers: r.headers.clone(),
@@ -592,6 +577,39 @@ impl Engine {
                 fault: None,
             },
         }
+    }
+
+    /// A stub's envelope: like [`Engine::envelope`], borrowing the stub's fixed parts (its
+    /// middle members are rendered once, on the first answer).
+    fn stub_envelope(&self, ctx: &CallContext, g: &GigyaResponse, outcome: Outcome) -> Reply {
+        let now = self.clock.now();
+        let call_id = g.call_id.clone().unwrap_or_else(|| self.ids.next());
+        let mut env = Envelope {
+            call_id: &call_id,
+            info: g.info,
+            message: g.message.as_deref(),
+            status_reason: g.status_reason.as_deref(),
+            details: g.details.as_deref(),
+            validation_errors: g.validation_errors.as_deref(),
+            fields: Some(&g.fields),
+            dynamic_fields: None,
+            context: ctx.context.as_deref(),
+            time: now,
+            time_text: g.time.as_deref(),
+            middle: None,
+        };
+        env.middle = Some(g.middle.get_or_init(|| env.middle().into_boxed_str()));
+        let body = env.render(&ctx.format);
+        self.envelope_reply(
+            ctx,
+            now,
+            g.info,
+            call_id,
+            body,
+            g.headers.iter().cloned(),
+            g.delay,
+            outcome,
+        )
     }
 
     /// Builds an envelope reply honouring `format`, `context` and `httpStatusCodes`.
@@ -611,8 +629,35 @@ impl Engine {
             context: ctx.context.as_deref(),
             time: now,
             time_text: spec.time.as_deref(),
+            middle: None,
         };
         let body = env.render(&ctx.format);
+        self.envelope_reply(
+            ctx,
+            now,
+            spec.info,
+            call_id,
+            body,
+            spec.headers,
+            spec.delay,
+            spec.outcome,
+        )
+    }
+
+    /// The reply around a rendered envelope: content type, status, `Date` and `x-callid`.
+    #[allow(clippy::too_many_arguments)]
+    fn envelope_reply(
+        &self,
+        ctx: &CallContext,
+        now: std::time::SystemTime,
+        info: ErrorInfo,
+        call_id: String,
+        body: String,
+        extra_headers: impl IntoIterator<Item = (HeaderName, HeaderValue)>,
+        delay: Option<Duration>,
+        outcome: Outcome,
+    ) -> Reply {
+        let extra_headers = extra_headers.into_iter();
         let content_type = match ctx.format {
             Format::Json if self.config.json_content_type == JSON_CONTENT_TYPE => {
                 HeaderValue::from_static(JSON_CONTENT_TYPE)
@@ -622,11 +667,11 @@ impl Engine {
             Format::Jsonp(_) => HeaderValue::from_static(JSONP_CONTENT_TYPE),
         };
         let status = if ctx.http_status_codes {
-            StatusCode::from_u16(spec.info.status_code).unwrap_or(StatusCode::OK)
+            StatusCode::from_u16(info.status_code).unwrap_or(StatusCode::OK)
         } else {
             StatusCode::OK
         };
-        let mut headers = Vec::with_capacity(4 + spec.headers.len());
+        let mut headers = Vec::with_capacity(3 + extra_headers.size_hint().0);
         headers.push((http::header::CONTENT_TYPE, content_type));
         if let Some(d) = envelope::http_date_header(now) {
             headers.push((http::header::DATE, d));
@@ -636,14 +681,14 @@ impl Engine {
                 headers.push((X_CALLID, v));
             }
         }
-        headers.extend(spec.headers);
+        headers.extend(extra_headers);
         Reply {
             status,
             headers,
             body: Bytes::from(body),
-            delay: spec.delay,
-            outcome: spec.outcome,
-            error_code: Some(spec.info.code),
+            delay,
+            outcome,
+            error_code: Some(info.code),
             call_id: Some(call_id),
             fault: None,
         }

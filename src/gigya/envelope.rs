@@ -141,7 +141,6 @@ pub fn format_time(t: SystemTime) -> String {
 /// Appends `time` as [`format_time`] writes it. Every answer carries one, so the common case
 /// (1970 to 9999) is written digit by digit; chrono handles the rest.
 fn push_time(out: &mut String, t: SystemTime) {
-    const SECS_PER_DAY: u64 = 86_400;
     let since_epoch = t.duration_since(SystemTime::UNIX_EPOCH).ok();
     let Some(d) = since_epoch.filter(|d| d.as_secs() < 253_402_300_800) else {
         let dt: chrono::DateTime<chrono::Utc> = t.into();
@@ -149,6 +148,34 @@ fn push_time(out: &mut String, t: SystemTime) {
         return;
     };
     let (secs, ms) = (d.as_secs(), d.subsec_millis());
+    // The text up to the seconds changes once a second: it is kept per thread.
+    thread_local! {
+        static SECOND: std::cell::RefCell<(u64, String)> =
+            const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    SECOND.with_borrow_mut(|(at, text)| {
+        if *at != secs {
+            text.clear();
+            push_second(text, secs);
+            *at = secs;
+        }
+        out.push_str(text);
+    });
+    push_digits(out, u64::from(ms), 3);
+    out.push('Z');
+}
+
+/// Appends the last `width` decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u64, width: u32) {
+    for i in (0..width).rev() {
+        let digit = (n / 10u64.pow(i)) % 10;
+        out.push(char::from(b'0' + digit as u8));
+    }
+}
+
+/// Appends `YYYY-MM-DDTHH:MM:SS.` for a second since the epoch.
+fn push_second(out: &mut String, secs: u64) {
+    const SECS_PER_DAY: u64 = 86_400;
     let (year, month, day) = civil_from_days(secs / SECS_PER_DAY);
     let of_day = secs % SECS_PER_DAY;
     push_digits(out, u64::from(year), 4);
@@ -163,16 +190,6 @@ fn push_time(out: &mut String, t: SystemTime) {
     out.push(':');
     push_digits(out, of_day % 60, 2);
     out.push('.');
-    push_digits(out, u64::from(ms), 3);
-    out.push('Z');
-}
-
-/// Appends the last `width` decimal digits of `n`, zero-padded.
-fn push_digits(out: &mut String, n: u64, width: u32) {
-    for i in (0..width).rev() {
-        let digit = (n / 10u64.pow(i)) % 10;
-        out.push(char::from(b'0' + digit as u8));
-    }
 }
 
 /// Year, month and day of a day count since 1970-01-01 (proleptic Gregorian calendar; the
@@ -254,40 +271,27 @@ pub struct Envelope<'a> {
     pub time: SystemTime,
     /// A fixed `time` text used instead of `time` (recorded answers).
     pub time_text: Option<&'a str>,
+    /// [`Envelope::middle`], rendered before (a stub's answer renders it once).
+    pub middle: Option<&'a str>,
 }
 
 impl Envelope<'_> {
     /// Renders the JSON object.
     #[must_use]
     pub fn to_json(&self) -> String {
-        let mut out = String::with_capacity(256 + self.fields.map_or(0, str::len));
+        let mut out = String::with_capacity(
+            160 + self.middle.map_or(96, str::len) + self.fields.map_or(0, str::len),
+        );
         out.push_str("{\"callId\":");
         push_json_str(&mut out, self.call_id);
         if let Some(ctx) = self.context {
             out.push_str(",\"context\":");
             push_json_str(&mut out, ctx);
         }
-        out.push_str(",\"errorCode\":");
-        push_number(&mut out, u64::from(self.info.code));
-        if self.info.code != 0 {
-            if let Some(details) = self.details {
-                out.push_str(",\"errorDetails\":");
-                push_json_str(&mut out, details);
-            }
-            out.push_str(",\"errorMessage\":");
-            push_json_str(&mut out, self.message.unwrap_or(self.info.message));
+        match self.middle {
+            Some(middle) => out.push_str(middle),
+            None => self.push_middle(&mut out),
         }
-        if let Some(v) = self.validation_errors {
-            out.push_str(",\"validationErrors\":");
-            out.push_str(v);
-        }
-        out.push_str(",\"apiVersion\":2,\"statusCode\":");
-        push_number(&mut out, u64::from(self.info.status_code));
-        out.push_str(",\"statusReason\":");
-        push_json_str(
-            &mut out,
-            self.status_reason.unwrap_or(self.info.status_reason),
-        );
         out.push_str(",\"time\":\"");
         match self.time_text {
             Some(text) => out.push_str(text),
@@ -308,6 +312,36 @@ impl Envelope<'_> {
         }
         out.push('}');
         out
+    }
+
+    /// The members between `callId` (and `context`) and `time`: `errorCode` through
+    /// `statusReason`. They depend only on the answer, not on the request or the clock.
+    #[must_use]
+    pub fn middle(&self) -> String {
+        let mut out = String::with_capacity(96);
+        self.push_middle(&mut out);
+        out
+    }
+
+    fn push_middle(&self, out: &mut String) {
+        out.push_str(",\"errorCode\":");
+        push_number(out, u64::from(self.info.code));
+        if self.info.code != 0 {
+            if let Some(details) = self.details {
+                out.push_str(",\"errorDetails\":");
+                push_json_str(out, details);
+            }
+            out.push_str(",\"errorMessage\":");
+            push_json_str(out, self.message.unwrap_or(self.info.message));
+        }
+        if let Some(v) = self.validation_errors {
+            out.push_str(",\"validationErrors\":");
+            out.push_str(v);
+        }
+        out.push_str(",\"apiVersion\":2,\"statusCode\":");
+        push_number(out, u64::from(self.info.status_code));
+        out.push_str(",\"statusReason\":");
+        push_json_str(out, self.status_reason.unwrap_or(self.info.status_reason));
     }
 
     /// Renders the body for a format.
@@ -410,6 +444,23 @@ mod tests {
             context: None,
             time: SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
             time_text: None,
+            middle: None,
+        }
+    }
+
+    #[test]
+    fn a_middle_rendered_before_gives_the_same_envelope() {
+        for code in [0, 400_002, 403_042] {
+            let mut e = env(code);
+            e.details = Some("line\n\"two\"");
+            e.context = Some("ctx");
+            e.fields = Some(r#""UID":"u1""#);
+            e.validation_errors = Some(r#"[{"errorCode":400009}]"#);
+            let fresh = e.to_json();
+            let middle = e.middle();
+            e.middle = Some(&middle);
+            assert_eq!(e.to_json(), fresh);
+            assert!(fresh.contains(&middle), "{fresh}");
         }
     }
 
@@ -464,6 +515,8 @@ mod tests {
         let samples = (0..20_000)
             .map(|_| rng.u64(..253_402_300_800_000))
             .chain([0, 1, 999, 86_399_999, 1_700_000_000_123])
+            // The same second again (kept text), the next one, and back.
+            .chain([1_700_000_000_999, 1_700_000_001_000, 1_700_000_000_001])
             .chain(leap_days);
         for ms in samples {
             let t = SystemTime::UNIX_EPOCH + Duration::from_millis(ms);

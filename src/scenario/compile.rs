@@ -214,6 +214,8 @@ pub struct GigyaResponse {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Delay before answering.
     pub delay: Option<Duration>,
+    /// The envelope members from `errorCode` to `statusReason`, rendered on first use.
+    pub middle: std::sync::OnceLock<Box<str>>,
 }
 
 /// A raw HTTP answer.
@@ -1291,6 +1293,7 @@ impl Compiler {
             fields,
             headers,
             delay,
+            middle: std::sync::OnceLock::new(),
         }))
     }
 }
