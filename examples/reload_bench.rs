@@ -9,8 +9,11 @@
 //!     cargo run --release --example reload_bench [-- <stubs> <rounds>]
 
 // The same allocator as the `gigya-mock` binary.
+#[path = "../src/allocator.rs"]
+mod allocator;
+
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: allocator::Allocator = allocator::Allocator;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;

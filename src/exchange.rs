@@ -240,6 +240,22 @@ fn is_form_body(headers: &HeaderMap) -> bool {
 /// a name without a namespace is a `socialize` method, as the SDKs treat it.
 #[must_use]
 pub fn gigya_method_from_path(path: &str) -> Option<String> {
+    const NAME: u8 = 1;
+    const DOT: u8 = 2;
+    /// What each byte may be in a method name: a letter, digit, `_` or `-` (`NAME`), a dot.
+    static METHOD_BYTE: [u8; 256] = {
+        let mut table = [0u8; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' {
+                table[b] = NAME;
+            }
+            b += 1;
+        }
+        table[b'.' as usize] = DOT;
+        table
+    };
     let name = path.strip_prefix('/')?;
     if name.is_empty() || name.len() > 200 {
         return None;
@@ -248,15 +264,11 @@ pub fn gigya_method_from_path(path: &str) -> Option<String> {
     let mut previous_dot = true;
     let mut dots = false;
     for b in name.bytes() {
-        if b == b'.' {
-            if previous_dot {
-                return None;
-            }
-            dots = true;
-        } else if !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-            return None;
+        match METHOD_BYTE[usize::from(b)] {
+            NAME => previous_dot = false,
+            DOT if !previous_dot => (previous_dot, dots) = (true, true),
+            _ => return None,
         }
-        previous_dot = b == b'.';
     }
     if previous_dot {
         return None;

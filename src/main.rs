@@ -2,11 +2,10 @@
 
 use std::process::ExitCode;
 
-// mimalloc: reloading a large scenario set allocates and frees hundreds of thousands of small
-// objects; it is about twice as fast there as the system allocator (`examples/reload_bench.rs`).
-// It keeps freed pages for reuse, so after a load the binary asks it to return them (below).
+mod allocator;
+
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: allocator::Allocator = allocator::Allocator;
 
 /// Returns the pages a finished load freed to the operating system.
 #[allow(unsafe_code)]

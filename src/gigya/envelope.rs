@@ -118,7 +118,9 @@ impl CallIds {
         let (high, low) = id.split_at_mut(16);
         hex_into(high, a);
         hex_into(low, b);
-        String::from_utf8_lossy(&id).into_owned()
+        std::str::from_utf8(&id)
+            .map(str::to_owned)
+            .unwrap_or_default()
     }
 }
 
@@ -387,6 +389,12 @@ fn push_number(out: &mut String, n: u64) {
 /// Appends `s` as a JSON string literal.
 pub fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
+    // Most strings need no escape at all: they are checked eight bytes at a time.
+    if !needs_json_escape(s.as_bytes()) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     let mut rest = s;
     // Copy the runs that need no escaping in one go.
     while let Some(i) = rest
@@ -412,6 +420,36 @@ pub fn push_json_str(out: &mut String, s: &str) {
     }
     out.push_str(rest);
     out.push('"');
+}
+
+/// Whether `bytes` hold a `"`, a `\\` or a control character (below 0x20).
+fn needs_json_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const LOW: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    // The top bit of every byte of `w` that is zero, exactly (no borrow between bytes).
+    let zero = |w: u64| !(((w & LOW).wrapping_add(LOW)) | w | LOW);
+    // The top bit of every byte below 0x20 (bytes of 0x80 and up are not below it).
+    let below_space = |w: u64| !(((w & LOW).wrapping_add(ONES * (0x80 - 0x20))) | w | LOW);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in chunks.by_ref() {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            return true;
+        };
+        let w = u64::from_le_bytes(word);
+        if (zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | below_space(w))
+            & HIGH
+            != 0
+        {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b == b'"' || b == b'\\' || b < 0x20)
 }
 
 /// Whether `cb` is a safe JSONP callback name (identifiers joined by dots, at most 128 chars).
@@ -446,6 +484,25 @@ mod tests {
             time_text: None,
             middle: None,
         }
+    }
+
+    #[test]
+    fn escapes_are_found_at_every_offset_for_every_byte() {
+        let naive = |b: &[u8]| b.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        for len in 1..20 {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    for fill in [b'a', 0xC3, 0x21, 0x7F] {
+                        let mut v = vec![fill; len];
+                        v[at] = byte;
+                        assert_eq!(needs_json_escape(&v), naive(&v), "{v:?}");
+                    }
+                }
+            }
+        }
+        let mut out = String::new();
+        push_json_str(&mut out, "plain text, long enough for words é");
+        assert_eq!(out, "\"plain text, long enough for words é\"");
     }
 
     #[test]
