@@ -520,13 +520,13 @@ pub(crate) async fn handle(
         if !admin_path {
             return admin::not_here(&parts);
         }
-        return match read_body(&shared, &parts.headers, body).await {
+        return match read_body(&shared, body).await {
             Ok(b) => admin::handle(&shared, &parts, b).await,
             Err(e) => admin::body_error(&e),
         };
     }
     let version = parts.version;
-    let (body, rejected) = match read_body(&shared, &parts.headers, body).await {
+    let (body, rejected) = match read_body(&shared, body).await {
         Ok(b) => (b, None),
         Err(e) => (Bytes::new(), Some(e.reply(&shared))),
     };
@@ -665,17 +665,10 @@ impl BodyError {
 }
 
 /// Reads the body within the size cap and the body timeout.
-async fn read_body(
-    shared: &Shared,
-    headers: &http::HeaderMap,
-    body: Incoming,
-) -> Result<Bytes, BodyError> {
+async fn read_body(shared: &Shared, body: Incoming) -> Result<Bytes, BodyError> {
     let max = shared.config.max_body;
-    let declared = headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
+    // hyper has read `Content-Length` already: the body's size hint is it.
+    if hyper::body::Body::size_hint(&body).lower() > max as u64 {
         return Err(BodyError::TooLarge(max));
     }
     let mut collect = std::pin::pin!(collect_capped(body, max));

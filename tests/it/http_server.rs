@@ -98,6 +98,15 @@ async fn oversized_bodies_get_413001_and_the_server_keeps_serving() {
     );
     let text = raw_exchange(s.addr, req.as_bytes()).await;
     assert!(text.contains("413001"), "{text}");
+    // A declared length over the cap is refused from the head alone: no body is waited for.
+    let req = "POST /accounts.setAccountInfo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\nConnection: close\r\n\r\nUID=u-1";
+    let text = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        raw_exchange(s.addr, req.as_bytes()),
+    )
+    .await
+    .expect("answered before the body arrived");
+    assert!(text.contains("413001"), "{text}");
     let r = s.post_form("/accounts.setAccountInfo", "UID=u-100").await;
     assert_eq!(r.json()["UID"], "u-100");
 }
