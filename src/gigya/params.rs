@@ -596,15 +596,38 @@ impl Merge {
     }
 }
 
-/// The bytes the decoder stops at: `&`, `=`, `%` and `+`.
-static SPECIAL: [bool; 256] = {
-    let mut table = [false; 256];
-    table[b'&' as usize] = true;
-    table[b'=' as usize] = true;
-    table[b'%' as usize] = true;
-    table[b'+' as usize] = true;
-    table
-};
+/// Bytes classified at once by [`special_bits`].
+const CHUNK: usize = 16;
+
+/// The `CHUNK` bytes at `at` (bytes past the end read as zero).
+#[inline]
+fn chunk_at(raw: &[u8], at: usize) -> [u8; CHUNK] {
+    let mut chunk = [0u8; CHUNK];
+    match raw.get(at..at + CHUNK) {
+        Some(full) => chunk.copy_from_slice(full),
+        None => {
+            for (slot, b) in chunk.iter_mut().zip(raw.get(at..).unwrap_or_default()) {
+                *slot = *b;
+            }
+        }
+    }
+    chunk
+}
+
+/// One bit per byte of the `CHUNK` bytes at `at` that is `&`, `=`, `%` or `+` (bytes past the
+/// end count as zero, which is none of them): four vector compares and a move-mask (`wide`
+/// picks the instructions the target has, and plain code where it has none).
+#[inline]
+fn special_bits(raw: &[u8], at: usize) -> u32 {
+    use wide::u8x16;
+    let v = u8x16::new(chunk_at(raw, at));
+    let hits = v.cmp_eq(u8x16::splat(b'&'))
+        | v.cmp_eq(u8x16::splat(b'='))
+        | v.cmp_eq(u8x16::splat(b'%'))
+        | v.cmp_eq(u8x16::splat(b'+'));
+    // One bit per lane: sixteen bits, never the sign.
+    (hits.move_mask() & 0xFFFF) as u32
+}
 
 /// Hex digit values; 0xFF for bytes that are not hex digits.
 static HEX: [u8; 256] = {
@@ -630,11 +653,11 @@ const NAME_HIGH: u8 = 2;
 const VALUE_ESCAPED: u8 = 4;
 const VALUE_HIGH: u8 = 8;
 
-/// Splits one source (`range` of `text`) into parameters in a single pass and adds them. A
-/// table tells the bytes that matter (`&`, `=`, `%`, `+`) from the rest, and an escape's two
-/// digits are skipped once checked; every `%` is checked here, so a malformed request is refused whole. Names with escapes are decoded now, values
-/// when first read (or now, when an escaped byte above 0x7F means the result must be checked
-/// for UTF-8).
+/// Splits one source (`range` of `text`) into parameters in a single pass and adds them. The
+/// bytes that matter (`&`, `=`, `%`, `+`) are found sixteen at a time ([`special_bits`]);
+/// every `%` is checked here, so a malformed request is refused whole. Names with escapes are
+/// decoded now, values when first read (or now, when an escaped byte above 0x7F means the
+/// result must be checked for UTF-8).
 fn decode_into(
     text: &str,
     range: Range<usize>,
@@ -646,36 +669,35 @@ fn decode_into(
     // The first `=` of the piece (`usize::MAX` until there is one).
     let mut eq = usize::MAX;
     let mut flags = 0u8;
-    let mut at = 0;
-    while let Some(&byte) = raw.get(at) {
-        if !SPECIAL[usize::from(byte)] {
-            at += 1;
-            continue;
-        }
-        // Flags for the name sit at bit 0, for the value two bits up.
-        let shift = if eq == usize::MAX { 0 } else { 2 };
-        match byte {
-            b'%' => {
-                let digit = |i: usize| HEX[usize::from(raw.get(i).copied().unwrap_or(b'%'))];
-                let (hi, lo) = (digit(at + 1), digit(at + 2));
-                if (hi | lo) > 0x0F {
-                    return Err(DecodeError::BadPercent {
-                        location: source,
-                        offset: at,
-                    });
+    let mut base = 0;
+    while base < raw.len() {
+        let mut bits = special_bits(raw, base);
+        while bits != 0 {
+            let at = base + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            // Flags for the name sit at bit 0, for the value two bits up.
+            let shift = if eq == usize::MAX { 0 } else { 2 };
+            match raw.get(at).copied().unwrap_or(b'&') {
+                b'%' => {
+                    let digit = |i: usize| HEX[usize::from(raw.get(i).copied().unwrap_or(b'%'))];
+                    let (hi, lo) = (digit(at + 1), digit(at + 2));
+                    if (hi | lo) > 0x0F {
+                        return Err(DecodeError::BadPercent {
+                            location: source,
+                            offset: at,
+                        });
+                    }
+                    flags |= (NAME_ESCAPED | (u8::from(hi >= 8) << 1)) << shift;
                 }
-                flags |= (NAME_ESCAPED | (u8::from(hi >= 8) << 1)) << shift;
-                at += 3;
-                continue;
-            }
-            b'+' => flags |= NAME_ESCAPED << shift,
-            b'=' => eq = eq.min(at),
-            _ => {
-                add_piece(text, range.start, raw, start..at, eq, flags, source, out)?;
-                (start, eq, flags) = (at + 1, usize::MAX, 0);
+                b'+' => flags |= NAME_ESCAPED << shift,
+                b'=' => eq = eq.min(at),
+                _ => {
+                    add_piece(text, range.start, raw, start..at, eq, flags, source, out)?;
+                    (start, eq, flags) = (at + 1, usize::MAX, 0);
+                }
             }
         }
-        at += 1;
+        base += CHUNK;
     }
     add_piece(
         text,
