@@ -33,7 +33,8 @@ pub enum IndexKey {
 
 #[derive(Debug, Default)]
 struct Bucket {
-    /// Per parameter name (lowercase): value → stub ids.
+    /// Per parameter name (one entry per name ignoring case, spelled as its first stub spells
+    /// it): value → stub ids.
     keyed: Vec<(String, Map<Vec<u32>>)>,
     /// Stubs of this method without an indexable parameter.
     rest: Vec<u32>,
@@ -62,11 +63,17 @@ impl StubIndex {
                     match param {
                         None => bucket.rest.push(id),
                         Some((name, value)) => {
-                            let lower = name.to_ascii_lowercase();
-                            let slot = match bucket.keyed.iter().position(|(n, _)| *n == lower) {
+                            // One map per name whatever its case, looked up with the spelling
+                            // of the first stub (requests usually send that one, and exact
+                            // spellings of common names are found fastest).
+                            let slot = match bucket
+                                .keyed
+                                .iter()
+                                .position(|(n, _)| n.eq_ignore_ascii_case(name))
+                            {
                                 Some(i) => i,
                                 None => {
-                                    bucket.keyed.push((lower, Map::default()));
+                                    bucket.keyed.push((name.clone(), Map::default()));
                                     bucket.keyed.len() - 1
                                 }
                             };
