@@ -368,9 +368,39 @@ pub(crate) async fn handle(
     parts: &http::request::Parts,
     body: Bytes,
 ) -> Response<Body> {
-    let result = route(&parts.method, parts.uri.path())
-        .and_then(|(endpoint, param)| serve(shared, parts, &body, endpoint, param));
+    let result = route(&parts.method, parts.uri.path()).and_then(|(endpoint, param)| {
+        if endpoint.may_take_long() {
+            off_the_worker(|| serve(shared, parts, &body, endpoint, param))
+        } else {
+            serve(shared, parts, &body, endpoint, param)
+        }
+    });
     result.unwrap_or_else(AdminError::into_response)
+}
+
+impl Endpoint {
+    /// Whether answering may build thousands of journal entries or stubs (tens of
+    /// milliseconds), which must not hold up the Gigya calls sharing the worker thread.
+    fn may_take_long(self) -> bool {
+        matches!(
+            self,
+            Endpoint::ListRequests
+                | Endpoint::UnmatchedRequests
+                | Endpoint::Har
+                | Endpoint::Verify
+                | Endpoint::ListStubs
+        )
+    }
+}
+
+/// Runs `work` without holding up the other tasks of the worker thread it runs on: on a
+/// multi-threaded runtime the worker's other tasks move to another thread first
+/// (`block_in_place`); a single-threaded runtime (tests, embedders) runs it in place.
+fn off_the_worker<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        _ => work(),
+    }
 }
 
 fn serve(
@@ -537,6 +567,37 @@ pub(crate) fn text_response(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slow_admin_work_leaves_the_worker_to_other_tasks() {
+        // One worker: while the admin work blocks, only a worker handed over to another
+        // thread can run the task it waits for.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let waited = runtime.block_on(async {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+            let slow = tokio::spawn(async move {
+                let _ = started_tx.send(());
+                off_the_worker(|| rx.recv_timeout(std::time::Duration::from_secs(10)))
+            });
+            // The worker is now inside the blocking work (or about to be).
+            started_rx.await.unwrap();
+            let other = tokio::spawn(async move { tx.send(()) });
+            let sent = other.await.unwrap();
+            (sent, slow.await.unwrap())
+        });
+        assert_eq!(waited, (Ok(()), Ok(())));
+        // Without a multi-threaded runtime it simply runs.
+        assert_eq!(off_the_worker(|| 7), 7);
+        let current = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert_eq!(current.block_on(async { off_the_worker(|| 8) }), 8);
+        assert!(Endpoint::ListRequests.may_take_long() && !Endpoint::Health.may_take_long());
+    }
 
     #[test]
     fn routes_resolve_and_misses_are_explained() {

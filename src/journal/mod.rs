@@ -242,18 +242,20 @@ impl Journal {
     /// Every entry with an id above `since`, oldest first, and the counters at that moment.
     #[must_use]
     pub fn after(&self, since: u64) -> (Vec<Arc<Entry>>, Stats) {
-        let (slots, stats) = {
-            let ring = self.lock();
-            // Ids are consecutive within the ring, so the first wanted record is found by
-            // offset.
-            let first = ring.entries.front().map_or(0, |e| e.id);
-            let skip = usize::try_from((since + 1).saturating_sub(first)).unwrap_or(usize::MAX);
-            let slots: Vec<Arc<Slot>> = ring.entries.iter().skip(skip).cloned().collect();
-            (slots, self.stats_of(&ring))
-        };
+        let (slots, stats) = self.slots_after(since);
         let limit = self.config.body_limit;
         let entries = slots.iter().map(|s| s.entry(limit)).collect();
         (entries, stats)
+    }
+
+    /// The records with an id above `since`, oldest first, and the counters at that moment.
+    fn slots_after(&self, since: u64) -> (Vec<Arc<Slot>>, Stats) {
+        let ring = self.lock();
+        // Ids are consecutive within the ring, so the first wanted record is found by offset.
+        let first = ring.entries.front().map_or(0, |e| e.id);
+        let skip = usize::try_from((since + 1).saturating_sub(first)).unwrap_or(usize::MAX);
+        let slots: Vec<Arc<Slot>> = ring.entries.iter().skip(skip).cloned().collect();
+        (slots, self.stats_of(&ring))
     }
 
     /// Every entry, oldest first, and the counters.
@@ -266,10 +268,12 @@ impl Journal {
     /// matched, and the counters.
     #[must_use]
     pub fn query(&self, filter: &Filter) -> Page {
-        let (entries, stats) = self.after(filter.since_id.unwrap_or(0));
+        let (slots, stats) = self.slots_after(filter.since_id.unwrap_or(0));
+        let body_limit = self.config.body_limit;
         let mut selected: Vec<Arc<Entry>> = Vec::new();
         let mut more = false;
-        for e in entries {
+        // Entries are built (on their first read) only as far as the page needs.
+        for e in slots.iter().map(|s| s.entry(body_limit)) {
             if filter.matches(&e) {
                 if selected.len() == filter.limit {
                     more = true;
@@ -424,5 +428,44 @@ mod tests {
         let ns: Vec<&str> = page.entries.iter().filter_map(|e| e.param("n")).collect();
         assert_eq!(ns, vec!["4"]);
         assert!(!page.more);
+    }
+
+    #[test]
+    fn a_page_builds_only_the_entries_it_reads() {
+        let j = Journal::new(JournalConfig::default());
+        let engine = Engine::new(ScenarioSet::default(), EngineConfig::default());
+        for i in 0..10 {
+            let n = i.to_string();
+            let req = CapturedRequest::gigya_call("a.b", [("n", n.as_str())]);
+            let reply = engine.dispatch(&req);
+            j.record_exchange(
+                &req,
+                &reply,
+                http::Version::HTTP_11,
+                Duration::ZERO,
+                ConflictPolicy::default(),
+            );
+        }
+        let built = || {
+            j.lock()
+                .entries
+                .iter()
+                .filter(|s| match &s.record {
+                    Record::Raw(_, built) => built.get().is_some(),
+                    Record::Built(_) => true,
+                })
+                .count()
+        };
+        let page = j.query(&Filter::parse(Some("limit=2")).unwrap());
+        assert_eq!(page.entries.len(), 2);
+        assert!(page.more);
+        assert_eq!(
+            built(),
+            3,
+            "two entries and the one that shows there are more"
+        );
+        let page = j.query(&Filter::parse(Some("since=8")).unwrap());
+        assert_eq!(page.entries.len(), 2);
+        assert_eq!(built(), 5);
     }
 }
