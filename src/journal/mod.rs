@@ -364,6 +364,27 @@ mod tests {
         assert_eq!(j.record(entry("a.b", &[])), 6, "ids are never reused");
     }
 
+    /// Dispatches a call and records the exchange as the server does.
+    fn record_call(j: &Journal, engine: &Engine, params: &[(&str, &str)]) {
+        let req = CapturedRequest::gigya_call("a.b", params.iter().copied());
+        let reply = engine.dispatch(&req);
+        j.record_exchange(
+            &req,
+            &reply,
+            http::Version::HTTP_11,
+            Duration::ZERO,
+            ConflictPolicy::default(),
+        );
+    }
+
+    /// Whether a record's entry has been built.
+    fn is_built(slot: &Slot) -> bool {
+        match &slot.record {
+            Record::Raw(_, built) => built.get().is_some(),
+            Record::Built(_) => true,
+        }
+    }
+
     #[test]
     fn entries_are_built_when_first_read_and_kept() {
         let j = Journal::new(JournalConfig {
@@ -371,22 +392,9 @@ mod tests {
             body_limit: 2048,
         });
         let engine = Engine::new(ScenarioSet::default(), EngineConfig::default());
-        let record = |params: &[(&str, &str)]| {
-            let req = CapturedRequest::gigya_call("a.b", params.iter().copied());
-            let reply = engine.dispatch(&req);
-            j.record_exchange(
-                &req,
-                &reply,
-                http::Version::HTTP_11,
-                Duration::ZERO,
-                ConflictPolicy::default(),
-            );
-        };
+        let record = |params: &[(&str, &str)]| record_call(&j, &engine, params);
         record(&[("n", "1")]);
-        let built = |i: usize| match &j.lock().entries[i].record {
-            Record::Raw(_, built) => built.get().is_some(),
-            Record::Built(_) => true,
-        };
+        let built = |i: usize| is_built(&j.lock().entries[i]);
         assert!(!built(0), "recording does not build the entry");
         let (first, _) = j.snapshot();
         assert!(built(0));
@@ -435,27 +443,9 @@ mod tests {
         let j = Journal::new(JournalConfig::default());
         let engine = Engine::new(ScenarioSet::default(), EngineConfig::default());
         for i in 0..10 {
-            let n = i.to_string();
-            let req = CapturedRequest::gigya_call("a.b", [("n", n.as_str())]);
-            let reply = engine.dispatch(&req);
-            j.record_exchange(
-                &req,
-                &reply,
-                http::Version::HTTP_11,
-                Duration::ZERO,
-                ConflictPolicy::default(),
-            );
+            record_call(&j, &engine, &[("n", &i.to_string())]);
         }
-        let built = || {
-            j.lock()
-                .entries
-                .iter()
-                .filter(|s| match &s.record {
-                    Record::Raw(_, built) => built.get().is_some(),
-                    Record::Built(_) => true,
-                })
-                .count()
-        };
+        let built = || j.lock().entries.iter().filter(|s| is_built(s)).count();
         let page = j.query(&Filter::parse(Some("limit=2")).unwrap());
         assert_eq!(page.entries.len(), 2);
         assert!(page.more);
