@@ -33,8 +33,7 @@ pub enum IndexKey {
 
 #[derive(Debug, Default)]
 struct Bucket {
-    /// Per parameter name (one entry per name ignoring case, spelled as its first stub spells
-    /// it): value → stub ids.
+    /// Per parameter name, as the stubs spell it: value → stub ids.
     keyed: Vec<(String, Map<Vec<u32>>)>,
     /// Stubs of this method without an indexable parameter.
     rest: Vec<u32>,
@@ -63,14 +62,9 @@ impl StubIndex {
                     match param {
                         None => bucket.rest.push(id),
                         Some((name, value)) => {
-                            // One map per name whatever its case, looked up with the spelling
-                            // of the first stub (requests usually send that one, and exact
-                            // spellings of common names are found fastest).
-                            let slot = match bucket
-                                .keyed
-                                .iter()
-                                .position(|(n, _)| n.eq_ignore_ascii_case(name))
-                            {
+                            // One map per spelling: a request is looked up with each, as
+                            // each stub's own matcher reads the parameter by its spelling.
+                            let slot = match bucket.keyed.iter().position(|(n, _)| n == name) {
                                 Some(i) => i,
                                 None => {
                                     bucket.keyed.push((name.clone(), Map::default()));
@@ -166,6 +160,24 @@ mod tests {
         let req = CapturedRequest::gigya_call("accounts.setAccountInfo", [("UID", "u9")]);
         index.related(&req, &mut out);
         assert_eq!(out, vec![0, 1, 2, 3, 5]);
+    }
+
+    #[test]
+    fn each_spelling_is_looked_up_as_its_stubs_read_it() {
+        let keys = [
+            key("a.b", Some(("UID", "upper"))),
+            key("a.b", Some(("uid", "lower"))),
+        ];
+        let index = StubIndex::build(&keys);
+        let mut out = Vec::new();
+        // Both spellings sent: each stub's matcher reads its own, so both are candidates.
+        let req = CapturedRequest::gigya_call("a.b", [("uid", "lower"), ("UID", "upper")]);
+        index.candidates(&req, &mut out);
+        assert_eq!(out, vec![0, 1]);
+        // One spelling sent: both lookups fall back to it, ignoring case.
+        let req = CapturedRequest::gigya_call("a.b", [("Uid", "lower")]);
+        index.candidates(&req, &mut out);
+        assert_eq!(out, vec![1]);
     }
 
     #[test]
