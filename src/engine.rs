@@ -10,7 +10,6 @@
 //! API's edits of the stub set: stubs added or removed at run time produce a new set that is
 //! swapped in whole, and [`Engine::reset`] goes back to the set loaded from files.
 
-use crate::scenario::compile::GigyaResponse;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,6 +26,7 @@ use crate::gigya::envelope::{
 };
 use crate::gigya::params::{ConflictPolicy, parse_bool};
 use crate::journal::{Journal, JournalConfig};
+use crate::scenario::compile::GigyaResponse;
 use crate::scenario::load::{self, LoadError};
 use crate::scenario::model::Stub;
 use crate::scenario::{CompiledResponse, CompiledStub, ScenarioSet, fragment};

@@ -267,38 +267,9 @@ impl Params {
         }
         Ok(Self {
             text,
-            known: merge.known(),
+            known: merge.known.finish(merge.slots.len()),
             slots: merge.slots,
         })
-    }
-
-    /// Finds each of [`KNOWN`] once, as [`Params::get_by_search`] would.
-    fn index_known(&mut self) {
-        if self.slots.len() >= usize::from(SEARCH) {
-            self.known = [SEARCH; KNOWN.len()];
-            return;
-        }
-        let mut exact = [0u8; KNOWN.len()];
-        let mut folded = [0u8; KNOWN.len()];
-        for (i, slot) in self.slots.iter().enumerate() {
-            let name = slot.name_of(&self.text);
-            let at = u8::try_from(i + 1).unwrap_or(SEARCH);
-            for (k, known) in KNOWN.iter().enumerate() {
-                if known.len() != name.len() {
-                    continue;
-                }
-                if name == *known {
-                    if exact[k] == 0 {
-                        exact[k] = at;
-                    }
-                } else if folded[k] == 0 && name.eq_ignore_ascii_case(known) {
-                    folded[k] = at;
-                }
-            }
-        }
-        for (k, slot) in self.known.iter_mut().enumerate() {
-            *slot = if exact[k] != 0 { exact[k] } else { folded[k] };
-        }
     }
 
     /// Builds a parameter set from decoded pairs (tests, the library API).
@@ -310,10 +281,15 @@ impl Params {
         V: Into<String>,
     {
         let mut out = Self::default();
+        let mut known = KnownNames::default();
         for (k, v) in pairs {
             let start = out.text.len();
             out.text.push_str(&k.into());
             let middle = out.text.len();
+            known.note(
+                out.text.get(start..middle).unwrap_or_default(),
+                out.slots.len(),
+            );
             out.text.push_str(&v.into());
             out.slots.push(Slot {
                 name: start..middle,
@@ -325,7 +301,7 @@ impl Params {
                 json: OnceLock::new(),
             });
         }
-        out.index_known();
+        out.known = known.finish(out.slots.len());
         out
     }
 
@@ -458,9 +434,55 @@ struct Merge {
     /// One bit per [`name_bucket`] of the names added so far: a name whose bit is clear is
     /// new, without a search.
     seen: u64,
-    /// Where each of [`KNOWN`] is, exactly and ignoring case (slot index + 1, 0 = not yet).
+    known: KnownNames,
+}
+
+/// Where the first slot named each of [`KNOWN`] is, exactly and ignoring case (slot index +
+/// 1, 0 = none yet), noted as slots are added.
+#[derive(Default)]
+struct KnownNames {
     exact: [u8; KNOWN.len()],
     folded: [u8; KNOWN.len()],
+}
+
+impl KnownNames {
+    /// Notes the slot at `at` if its name is one of [`KNOWN`].
+    #[inline]
+    fn note(&mut self, name: &str, at: usize) {
+        if name.len() >= 32 || KNOWN_LENGTHS & (1 << name.len()) == 0 {
+            return;
+        }
+        let at = u8::try_from(at + 1).unwrap_or(SEARCH);
+        for (k, known) in KNOWN.iter().enumerate() {
+            if known.len() != name.len() {
+                continue;
+            }
+            let first = if name == *known {
+                self.exact.get_mut(k)
+            } else if name.eq_ignore_ascii_case(known) {
+                self.folded.get_mut(k)
+            } else {
+                None
+            };
+            if let Some(slot) = first.filter(|s| **s == 0) {
+                *slot = at;
+            }
+        }
+    }
+
+    /// Where [`Params::get`] finds each of [`KNOWN`] in a set of `len` slots.
+    fn finish(&self, len: usize) -> [u8; KNOWN.len()] {
+        if len >= usize::from(SEARCH) {
+            return [SEARCH; KNOWN.len()];
+        }
+        let mut out = self.exact;
+        for (slot, folded) in out.iter_mut().zip(self.folded) {
+            if *slot == 0 {
+                *slot = folded;
+            }
+        }
+        out
+    }
 }
 
 /// Lengths of the [`KNOWN`] names, one bit each.
@@ -493,8 +515,7 @@ impl Merge {
             names: None,
             policy,
             seen: 0,
-            exact: [0; KNOWN.len()],
-            folded: [0; KNOWN.len()],
+            known: KnownNames::default(),
         }
     }
 
@@ -518,43 +539,6 @@ impl Merge {
             .copied()
     }
 
-    /// Notes a new slot at `at` if its name is one of [`KNOWN`].
-    #[inline]
-    fn note_known(&mut self, name: &str, at: usize) {
-        if name.len() >= 32 || KNOWN_LENGTHS & (1 << name.len()) == 0 {
-            return;
-        }
-        let at = u8::try_from(at + 1).unwrap_or(SEARCH);
-        for (k, known) in KNOWN.iter().enumerate() {
-            if known.len() != name.len() {
-                continue;
-            }
-            if name == *known {
-                if let Some(slot) = self.exact.get_mut(k) {
-                    *slot = at;
-                }
-            } else if name.eq_ignore_ascii_case(known) {
-                if let Some(slot) = self.folded.get_mut(k).filter(|s| **s == 0) {
-                    *slot = at;
-                }
-            }
-        }
-    }
-
-    /// Where [`Params::get`] finds each of [`KNOWN`] in the finished set.
-    fn known(&self) -> [u8; KNOWN.len()] {
-        if self.slots.len() >= usize::from(SEARCH) {
-            return [SEARCH; KNOWN.len()];
-        }
-        let mut out = self.exact;
-        for (slot, folded) in out.iter_mut().zip(self.folded) {
-            if *slot == 0 {
-                *slot = folded;
-            }
-        }
-        out
-    }
-
     /// Adds a parameter: a name repeated within one source keeps its place and takes the last
     /// value; a body parameter also in the query follows the conflict policy.
     fn add(&mut self, text: &str, slot: Slot) -> Result<(), DecodeError> {
@@ -571,7 +555,7 @@ impl Merge {
             if let Some(names) = &mut self.names {
                 names.insert(name.to_owned(), at);
             }
-            self.note_known(name, at);
+            self.known.note(name, at);
             self.slots.push(slot);
             return Ok(());
         };
@@ -687,7 +671,8 @@ fn decode_into(
                             offset: at,
                         });
                     }
-                    flags |= (NAME_ESCAPED | (u8::from(hi >= 8) << 1)) << shift;
+                    let high = if hi >= 8 { NAME_HIGH } else { 0 };
+                    flags |= (NAME_ESCAPED | high) << shift;
                 }
                 b'+' => flags |= NAME_ESCAPED << shift,
                 b'=' => eq = eq.min(at),
@@ -712,7 +697,8 @@ fn decode_into(
 }
 
 /// Adds the piece `at` of the source (which starts at `base` in `text`) unless its name is
-/// empty; `eq` is its first `=`, `flags` what its escapes showed.
+/// empty; `eq` is its first `=`, `flags` what its escapes showed. Decodes what must be decoded
+/// now: an escaped name, and a value with escapes above 0x7F (to check it is UTF-8).
 #[allow(clippy::too_many_arguments)]
 #[inline]
 fn add_piece(
@@ -734,46 +720,9 @@ fn add_piece(
     } else {
         at.end..at.end
     };
-    let name = Escapes {
-        any: flags & NAME_ESCAPED != 0,
-        high: flags & NAME_HIGH != 0,
-    };
-    let escapes = Escapes {
-        any: flags & VALUE_ESCAPED != 0,
-        high: flags & VALUE_HIGH != 0,
-    };
-    let slot = slot(
-        raw.get(at.start..name_end).unwrap_or_default(),
-        name,
-        raw.get(value.clone()).unwrap_or_default(),
-        escapes,
-        base + at.start..base + name_end,
-        base + value.start..base + value.end,
-        source,
-    )?;
-    out.add(text, slot)
-}
-
-/// What the escapes of one name or value showed.
-#[derive(Clone, Copy)]
-struct Escapes {
-    /// It has `%` or `+`: the text is not the decoded form.
-    any: bool,
-    /// One `%XX` is above 0x7F, so the decoded bytes must be checked for UTF-8.
-    high: bool,
-}
-
-/// One checked piece as a slot: decodes what must be decoded now.
-fn slot(
-    name_raw: &[u8],
-    name: Escapes,
-    value_raw: &[u8],
-    escapes: Escapes,
-    name_at: Range<usize>,
-    value_at: Range<usize>,
-    source: Source,
-) -> Result<Slot, DecodeError> {
-    let name_decoded = if name.any {
+    let name_raw = raw.get(at.start..name_end).unwrap_or_default();
+    let value_raw = raw.get(value.clone()).unwrap_or_default();
+    let name_decoded = if flags & NAME_ESCAPED != 0 {
         match String::from_utf8(percent_decode(name_raw)) {
             Ok(name) => Some(name.into_boxed_str()),
             Err(e) => {
@@ -787,7 +736,7 @@ fn slot(
         None
     };
     let decoded = OnceLock::new();
-    if escapes.high {
+    if flags & VALUE_HIGH != 0 {
         match String::from_utf8(percent_decode(value_raw)) {
             Ok(v) => {
                 let _ = decoded.set(v.into_boxed_str());
@@ -803,15 +752,16 @@ fn slot(
             }
         }
     }
-    Ok(Slot {
-        name: name_at,
+    let slot = Slot {
+        name: base + at.start..base + name_end,
         name_decoded,
-        value: value_at,
-        plain: !escapes.any,
+        value: base + value.start..base + value.end,
+        plain: flags & VALUE_ESCAPED == 0,
         decoded,
         source,
         json: OnceLock::new(),
-    })
+    };
+    out.add(text, slot)
 }
 
 /// Form-decodes bytes whose escapes were checked (`+` is a space, `%XX` a byte).
@@ -825,9 +775,12 @@ fn percent_decode(raw: &[u8]) -> Vec<u8> {
             rest = rest.get(at + 1..).unwrap_or_default();
             continue;
         }
-        let hi = rest.get(at + 1).and_then(|c| hex_val(*c)).unwrap_or(0);
-        let lo = rest.get(at + 2).and_then(|c| hex_val(*c)).unwrap_or(0);
-        out.push(hi << 4 | lo);
+        // Unchecked input (error messages) reads a bad digit as 0.
+        let digit = |i: usize| match HEX[usize::from(rest.get(i).copied().unwrap_or(b'0'))] {
+            d if d <= 0x0F => d,
+            _ => 0,
+        };
+        out.push(digit(at + 1) << 4 | digit(at + 2));
         rest = rest.get(at + 3..).unwrap_or_default();
     }
     out.extend_from_slice(rest);
@@ -851,15 +804,6 @@ fn name_at(raw: &[u8], offset: usize) -> String {
         .position(|b| *b == b'&' || *b == b'=')
         .unwrap_or(piece.len());
     decode_checked(piece.get(..end).unwrap_or_default())
-}
-
-fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -9,11 +9,11 @@
 
 use std::collections::HashMap;
 
+use crate::exchange::CapturedRequest;
+
 /// Maps from request text (method, path, parameter value) to stubs: looked up on every
 /// request, so hashed with a fast hasher (its seed is still random per map).
 type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
-
-use crate::exchange::CapturedRequest;
 
 /// Where a stub is filed.
 #[derive(Debug, Clone, PartialEq, Eq)]
