@@ -2,7 +2,10 @@
 //!
 //! The watcher follows the scenario *directories* (recursively) and, for files given directly,
 //! their parent directories: editors that save by writing a temporary file and renaming it over
-//! the original replace the file's inode, which a watch on the file itself would lose. Events
+//! the original replace the file's inode, which a watch on the file itself would lose. The
+//! parent of every watched directory is watched too (not recursively), so a directory that is
+//! deleted and created again (a branch switch, a script regenerating it) is noticed and watched
+//! again before the next reload reads it. Events
 //! are coalesced into one pending reload and debounced (a save often produces several events);
 //! the whole set is then loaded and compiled on a blocking thread and swapped in only if every
 //! file is valid ([`Engine::reload_scenarios`], which keeps hit counters and scenario states of
@@ -11,6 +14,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use notify::{Event, EventKind, RecursiveMode, Watcher as _};
@@ -141,9 +145,99 @@ impl Target {
         if ignored_name(path) {
             return false;
         }
+        if path == self.dir {
+            // The directory itself appearing or going away.
+            return true;
+        }
         match &self.file {
             None => path.starts_with(&self.dir),
             Some(name) => path.parent() == Some(&*self.dir) && path.file_name() == Some(name),
+        }
+    }
+}
+
+/// A directory handed to the OS watcher.
+#[derive(Debug)]
+struct Root {
+    dir: PathBuf,
+    mode: RecursiveMode,
+    /// Which directory it was when it was watched (`None`: it did not exist).
+    id: Option<DirId>,
+    /// Set by the watcher when the directory itself was created, removed or renamed.
+    replaced: Arc<AtomicBool>,
+}
+
+/// Tells one directory from another created later at the same path, unless the file system
+/// hands the new one the old inode (ext4 does, at once); the watcher's events cover that.
+type DirId = (u64, u64);
+
+#[cfg(unix)]
+fn dir_id(path: &Path) -> Option<DirId> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::metadata(path)
+        .ok()
+        .filter(std::fs::Metadata::is_dir)?;
+    Some((meta.dev(), meta.ino()))
+}
+
+#[cfg(not(unix))]
+fn dir_id(path: &Path) -> Option<DirId> {
+    std::fs::metadata(path)
+        .ok()
+        .filter(std::fs::Metadata::is_dir)
+        .map(|_| (0, 0))
+}
+
+/// Flags every root that `event` creates, removes or renames (the watch on a directory goes
+/// away with it). An event without paths (the OS queue overflowed) flags them all.
+fn flag_replaced_roots(event: &Event, flags: &[(PathBuf, Arc<AtomicBool>)]) {
+    let structural = matches!(
+        event.kind,
+        EventKind::Create(_)
+            | EventKind::Remove(_)
+            | EventKind::Modify(notify::event::ModifyKind::Name(_))
+            | EventKind::Other
+            | EventKind::Any
+    );
+    if !structural {
+        return;
+    }
+    for (dir, flag) in flags {
+        if event.paths.is_empty() || event.paths.iter().any(|p| p == dir) {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Watches again every root that was replaced since it was watched. A root that does not
+/// exist, or cannot be watched yet, is tried again at the next reload.
+fn rewatch(watcher: &mut impl notify::Watcher, roots: &mut [Root]) {
+    for root in roots {
+        let now = dir_id(&root.dir);
+        let replaced = root.replaced.swap(false, Ordering::Relaxed);
+        if !replaced && now == root.id {
+            continue;
+        }
+        root.id = now;
+        if now.is_none() {
+            // Gone: its parent's watch tells when it is back.
+            continue;
+        }
+        let _ = watcher.unwatch(&root.dir);
+        match watcher.watch(&root.dir, root.mode) {
+            Ok(()) => tracing::info!(
+                target: "gigya_mock::reload",
+                "{} was replaced; watching the new one",
+                root.dir.display()
+            ),
+            Err(e) => {
+                tracing::warn!(
+                    target: "gigya_mock::reload",
+                    "cannot watch {} again: {e}",
+                    root.dir.display()
+                );
+                root.id = None;
+            }
         }
     }
 }
@@ -206,39 +300,72 @@ pub fn watch(
             ));
         }
     }
+    // The directories handed to the OS watcher, each once (a recursive watch covers a plain one).
+    let mut roots: Vec<Root> = Vec::new();
+    for (t, mode) in &targets {
+        if let Some(r) = roots.iter_mut().find(|r| r.dir == t.dir) {
+            if *mode == RecursiveMode::Recursive {
+                r.mode = RecursiveMode::Recursive;
+            }
+            continue;
+        }
+        roots.push(Root {
+            dir: t.dir.clone(),
+            mode: *mode,
+            id: dir_id(&t.dir),
+            replaced: Arc::new(AtomicBool::new(false)),
+        });
+    }
     // One pending reload is enough: later events while it waits are coalesced into it.
     let (tx, rx) = mpsc::channel::<()>(1);
     let filter: Vec<Target> = targets.iter().map(|(t, _)| t.clone()).collect();
+    let flags: Vec<(PathBuf, Arc<AtomicBool>)> = roots
+        .iter()
+        .map(|r| (r.dir.clone(), r.replaced.clone()))
+        .collect();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<Event>| match res {
         Ok(event) => {
+            // Flagged before the reload is asked for, so the reload sees the flag.
+            flag_replaced_roots(&event, &flags);
             if interesting(&event, &filter) {
                 let _ = tx.try_send(());
             }
         }
         Err(e) => {
             tracing::warn!(target: "gigya_mock::reload", "file watcher: {e}; reloading to be safe");
+            for (_, flag) in &flags {
+                flag.store(true, Ordering::Relaxed);
+            }
             let _ = tx.try_send(());
         }
     })
     .map_err(WatchError::Create)?;
-    let mut watched: Vec<(PathBuf, RecursiveMode)> = Vec::new();
-    for (t, mode) in &targets {
-        if watched
-            .iter()
-            .any(|(d, m)| d == &t.dir && (*m == *mode || *m == RecursiveMode::Recursive))
-        {
-            continue;
-        }
+    for root in &roots {
         watcher
-            .watch(&t.dir, *mode)
+            .watch(&root.dir, root.mode)
             .map_err(|source| WatchError::Watch {
-                path: t.dir.clone(),
+                path: root.dir.clone(),
                 source,
             })?;
-        watched.push((t.dir.clone(), *mode));
+    }
+    // The parents tell when a watched directory is created again. Best effort: without them
+    // (a root directory, no permission) only the recreation goes unnoticed.
+    let mut guarded: Vec<&Path> = Vec::new();
+    for parent in roots.iter().filter_map(|r| r.dir.parent()) {
+        if guarded.contains(&parent) || roots.iter().any(|r| r.dir == parent) {
+            continue;
+        }
+        if let Err(e) = watcher.watch(parent, RecursiveMode::NonRecursive) {
+            tracing::debug!(
+                target: "gigya_mock::reload",
+                "cannot watch {} for re-created directories: {e}",
+                parent.display()
+            );
+        }
+        guarded.push(parent);
     }
     engine.reload_status().set_watching(true);
-    let task = tokio::spawn(run(engine, config, rx, token, watcher));
+    let task = tokio::spawn(run(engine, config, rx, token, watcher, roots));
     Ok(task)
 }
 
@@ -247,7 +374,8 @@ async fn run(
     config: WatchConfig,
     mut rx: mpsc::Receiver<()>,
     token: CancellationToken,
-    watcher: notify::RecommendedWatcher,
+    mut watcher: notify::RecommendedWatcher,
+    mut roots: Vec<Root>,
 ) {
     // Decode the files once up front, so the first edit already reloads only what changed.
     let mut cache = {
@@ -276,6 +404,8 @@ async fn run(
                 ev = rx.recv() => if ev.is_none() { break },
             }
         }
+        // Watch a re-created directory before reading it, so no edit falls in between.
+        rewatch(&mut watcher, &mut roots);
         let _ = reload_cached(&engine, &config.paths, &mut cache).await;
     }
     engine.reload_status().set_watching(false);
@@ -317,6 +447,46 @@ mod tests {
     }
 
     #[test]
+    fn only_structural_events_on_a_root_itself_flag_it_replaced() {
+        let flags = [
+            (PathBuf::from("/s"), Arc::new(AtomicBool::new(false))),
+            (PathBuf::from("/f"), Arc::new(AtomicBool::new(false))),
+        ];
+        let raised = || {
+            flags
+                .iter()
+                .map(|(_, f)| f.swap(false, Ordering::Relaxed))
+                .collect::<Vec<_>>()
+        };
+        let ev = |kind, paths: &[&str]| {
+            paths
+                .iter()
+                .fold(Event::new(kind), |e, p| e.add_path(PathBuf::from(p)))
+        };
+        let data = EventKind::Modify(notify::event::ModifyKind::Data(
+            notify::event::DataChange::Any,
+        ));
+        let open = EventKind::Access(notify::event::AccessKind::Any);
+        let create = EventKind::Create(notify::event::CreateKind::Folder);
+        let remove = EventKind::Remove(notify::event::RemoveKind::Folder);
+        let renamed = EventKind::Modify(notify::event::ModifyKind::Name(
+            notify::event::RenameMode::Both,
+        ));
+        flag_replaced_roots(&ev(data, &["/s"]), &flags);
+        flag_replaced_roots(&ev(open, &["/s"]), &flags);
+        flag_replaced_roots(&ev(create, &["/s/new"]), &flags);
+        assert_eq!(raised(), [false, false], "edits, reads and children do not");
+        flag_replaced_roots(&ev(remove, &["/s"]), &flags);
+        assert_eq!(raised(), [true, false]);
+        flag_replaced_roots(&ev(create, &["/f"]), &flags);
+        assert_eq!(raised(), [false, true]);
+        flag_replaced_roots(&ev(renamed, &["/s.new", "/s"]), &flags);
+        assert_eq!(raised(), [true, false]);
+        flag_replaced_roots(&ev(EventKind::Other, &[]), &flags);
+        assert_eq!(raised(), [true, true], "an overflow flags every root");
+    }
+
+    #[test]
     fn scratch_files_and_reads_do_not_trigger_reloads() {
         let dir = Target {
             dir: PathBuf::from("/s"),
@@ -337,6 +507,11 @@ mod tests {
         assert!(!interesting(&ev(modify, "/s/a.yaml~"), &targets));
         assert!(!interesting(&ev(modify, "/s/4913"), &targets));
         assert!(!interesting(&ev(modify, "/elsewhere/a.yaml"), &targets));
+        // A watched directory itself (seen through its parent) counts for both kinds.
+        let create = EventKind::Create(notify::event::CreateKind::Folder);
+        assert!(interesting(&ev(create, "/s"), &targets));
+        assert!(interesting(&ev(create, "/f"), &targets));
+        assert!(!interesting(&ev(create, "/other"), &targets));
         let read = EventKind::Access(notify::event::AccessKind::Any);
         assert!(!interesting(&ev(read, "/s/a.yaml"), &targets));
     }

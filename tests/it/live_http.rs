@@ -436,6 +436,76 @@ async fn rename_over_saves_new_directories_and_deletions_are_seen() {
     token.cancel();
 }
 
+fn single_file(generation: u64) -> String {
+    format!(
+        "version: 1\nstubs:\n  - name: single\n    request: {{ method: r.single }}\n    response: {{ body: {{ gen: {generation} }} }}\n"
+    )
+}
+
+async fn single_gen(s: &TestServer) -> serde_json::Value {
+    s.post_form("/r.single", "").await.json()["gen"].clone()
+}
+
+/// Waits until `probe` answers `want`.
+async fn wait_for_gen<'a, F, Fut>(s: &'a TestServer, probe: F, want: u64)
+where
+    F: Fn(&'a TestServer) -> Fut,
+    Fut: std::future::Future<Output = serde_json::Value>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while probe(s).await != want {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "generation {want} not served within 10 s: {:?}",
+            s.engine.reload_status().snapshot()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_watched_directory_deleted_and_created_again_is_watched_again() {
+    let dir = temp_files(&[
+        ("stubs/a.yaml", &stub_file(1)),
+        ("conf/single.yaml", &single_file(1)),
+    ]);
+    let (s, token) = watched(dir.path(), &["stubs", "conf/single.yaml"]).await;
+    let stubs = dir.path().join("stubs");
+    let conf = dir.path().join("conf");
+
+    // Deleted: the reload fails and the last good set keeps serving.
+    std::fs::remove_dir_all(&stubs).unwrap();
+    wait_for(&s.engine, |st| st.failures >= 1).await;
+    assert_eq!(current_gen(&s).await, 1);
+
+    // Created again: seen through the parent's watch...
+    std::fs::create_dir(&stubs).unwrap();
+    std::fs::write(stubs.join("a.yaml"), stub_file(2)).unwrap();
+    wait_for_gen(&s, current_gen, 2).await;
+    // ...and watched again, so an edit inside it reloads.
+    std::fs::write(stubs.join("a.yaml"), stub_file(3)).unwrap();
+    wait_for_gen(&s, current_gen, 3).await;
+
+    // Replaced at once, the way a branch switch does it: a new directory at the same path.
+    let staged = dir.path().join("stubs.new");
+    std::fs::create_dir(&staged).unwrap();
+    std::fs::write(staged.join("a.yaml"), stub_file(4)).unwrap();
+    std::fs::remove_dir_all(&stubs).unwrap();
+    std::fs::rename(&staged, &stubs).unwrap();
+    wait_for_gen(&s, current_gen, 4).await;
+    std::fs::write(stubs.join("a.yaml"), stub_file(5)).unwrap();
+    wait_for_gen(&s, current_gen, 5).await;
+
+    // The directory of a file given directly, the same way.
+    std::fs::remove_dir_all(&conf).unwrap();
+    std::fs::create_dir(&conf).unwrap();
+    std::fs::write(conf.join("single.yaml"), single_file(2)).unwrap();
+    wait_for_gen(&s, single_gen, 2).await;
+    std::fs::write(conf.join("single.yaml"), single_file(3)).unwrap();
+    wait_for_gen(&s, single_gen, 3).await;
+    token.cancel();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reloads_under_load_never_mix_sets_or_fail_requests() {
     // Two files; every generation rewrites both, atomically (write + rename).
