@@ -364,20 +364,20 @@ fn check_signature(
 
     let urls = candidate_urls(req, site, strict);
     let params: Vec<(&str, &str)> = p.iter().map(|q| (q.name(), q.value())).collect();
-    let mut variants = vec![params.clone()];
     // The Node SDK signs `false` and `0` as empty strings but sends them as written.
-    if strict && params.iter().any(|(n, v)| *n != "sig" && is_js_falsy(v)) {
-        variants.push(
+    let js_falsy: Option<Vec<(&str, &str)>> =
+        (strict && params.iter().any(|(n, v)| *n != "sig" && is_js_falsy(v))).then(|| {
             params
                 .iter()
                 .map(|(n, v)| (*n, if is_js_falsy(v) { "" } else { *v }))
-                .collect(),
-        );
-    }
+                .collect()
+        });
     let method = req.http_method.as_str();
-    let verified = variants.iter().any(|vp| {
-        urls.iter()
-            .any(|url| signature::verify(key, &signature::base_string(method, url, vp), sig))
+    let verified = signature::decode_sig(sig).is_some_and(|sig| {
+        std::iter::once(&params).chain(&js_falsy).any(|vp| {
+            let parts = signature::BaseParts::new(method, vp);
+            urls.iter().any(|url| parts.verify(key, url, &sig))
+        })
     });
     if !verified {
         let masked: Vec<(&str, &str)> = params

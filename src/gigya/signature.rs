@@ -47,18 +47,28 @@ pub enum SecretError {
 /// unreserved characters `A-Z a-z 0-9 - _ . ~` stay as they are, every other
 /// UTF-8 byte becomes `%XX` with uppercase hex digits.
 pub fn rfc3986_encode(s: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0x0F)]));
-        }
-    }
+    rfc3986_encode_into(&mut out, s);
     out
+}
+
+/// [`rfc3986_encode`] appended to `out`.
+fn rfc3986_encode_into(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let bytes = s.as_bytes();
+    let mut plain = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            continue;
+        }
+        // Runs of unreserved bytes are ASCII, so these slices fall on char boundaries.
+        out.push_str(s.get(plain..i).unwrap_or_default());
+        out.push('%');
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0F)]));
+        plain = i + 1;
+    }
+    out.push_str(s.get(plain..).unwrap_or_default());
 }
 
 /// Builds the normalized URL that goes into the base string: lowercase
@@ -88,19 +98,81 @@ pub fn normalized_url(scheme: &str, host: &str, port: Option<u16>, path: &str) -
 /// second time as a whole. `params` holds decoded values; names are used
 /// as they are.
 pub fn base_string(http_method: &str, normalized_url: &str, params: &[(&str, &str)]) -> String {
-    let mut sorted: Vec<&(&str, &str)> = params.iter().filter(|(name, _)| *name != "sig").collect();
-    sorted.sort_by(|a, b| a.0.cmp(b.0));
-    let query = sorted
-        .iter()
-        .map(|(name, value)| format!("{name}={}", rfc3986_encode(value)))
-        .collect::<Vec<_>>()
-        .join("&");
-    format!(
-        "{}&{}&{}",
-        http_method.to_ascii_uppercase(),
-        rfc3986_encode(normalized_url),
-        rfc3986_encode(&query)
-    )
+    BaseParts::new(http_method, params).base_string(normalized_url)
+}
+
+/// The parts of a base string that do not depend on the URL: the method and the encoded
+/// query. A request whose URL may be one of several is checked against each of them without
+/// sorting and encoding its parameters again.
+#[derive(Debug, Clone)]
+pub struct BaseParts {
+    /// `UPPER(method)&`.
+    method: String,
+    /// `&enc(query)`.
+    query: String,
+}
+
+impl BaseParts {
+    /// Sorts and encodes `params` (decoded values) the way [`base_string`] does.
+    #[must_use]
+    pub fn new(http_method: &str, params: &[(&str, &str)]) -> Self {
+        let mut sorted: Vec<&(&str, &str)> =
+            params.iter().filter(|(name, _)| *name != "sig").collect();
+        sorted.sort_by(|a, b| a.0.cmp(b.0));
+        let mut query =
+            String::with_capacity(params.iter().map(|(n, v)| n.len() + v.len() + 2).sum());
+        for (i, (name, value)) in sorted.iter().enumerate() {
+            if i > 0 {
+                query.push('&');
+            }
+            query.push_str(name);
+            query.push('=');
+            rfc3986_encode_into(&mut query, value);
+        }
+        let mut encoded = String::with_capacity(query.len() + query.len() / 2 + 1);
+        encoded.push('&');
+        rfc3986_encode_into(&mut encoded, &query);
+        let mut method = http_method.to_ascii_uppercase();
+        method.push('&');
+        Self {
+            method,
+            query: encoded,
+        }
+    }
+
+    /// The whole base string for `normalized_url`.
+    #[must_use]
+    pub fn base_string(&self, normalized_url: &str) -> String {
+        let mut out = String::with_capacity(
+            self.method.len() + normalized_url.len() * 3 / 2 + self.query.len(),
+        );
+        out.push_str(&self.method);
+        rfc3986_encode_into(&mut out, normalized_url);
+        out.push_str(&self.query);
+        out
+    }
+
+    /// Whether `sig` (decoded with [`decode_sig`]) is the signature of the base string for
+    /// `normalized_url`; constant time in the comparison.
+    #[must_use]
+    pub fn verify(&self, key: &[u8], normalized_url: &str, sig: &[u8]) -> bool {
+        let Some(mut mac) = new_mac(key) else {
+            return false;
+        };
+        let mut url = String::with_capacity(normalized_url.len() * 3 / 2);
+        rfc3986_encode_into(&mut url, normalized_url);
+        mac.update(self.method.as_bytes());
+        mac.update(url.as_bytes());
+        mac.update(self.query.as_bytes());
+        mac.verify_slice(sig).is_ok()
+    }
+}
+
+/// The bytes of a `sig` parameter (standard Base64, padding optional); `None` when it does not
+/// decode, which no signature matches.
+#[must_use]
+pub fn decode_sig(sig: &str) -> Option<Vec<u8>> {
+    LENIENT_STANDARD.decode(sig).ok()
 }
 
 /// Decodes a Gigya secret (standard Base64, padding optional, surrounding
@@ -146,7 +218,7 @@ pub fn sign(key: &[u8], base: &str) -> String {
 /// `sig` is Base64 (standard alphabet, padding optional). Anything that does
 /// not decode, or decodes to the wrong length, is simply a mismatch.
 pub fn verify(key: &[u8], base: &str, sig: &str) -> bool {
-    let Ok(expected) = LENIENT_STANDARD.decode(sig) else {
+    let Some(expected) = decode_sig(sig) else {
         return false;
     };
     let Some(mut mac) = new_mac(key) else {
@@ -491,6 +563,49 @@ mod tests {
         assert!(!verify(&key, &plus_base, &plus_sig.replace('+', " ")));
         // Padding is optional on the incoming signature.
         assert!(verify(&key, base, "3S0kGM9PU54FHW4bMMQyilGjgLY"));
+    }
+
+    #[test]
+    fn base_parts_verify_what_the_whole_base_string_verifies() {
+        let params = [
+            ("apiKey", "3_mockApiKey"),
+            ("UID", "u-42"),
+            ("userInfo", "{\"nickname\":\"Jo ~*! \u{1F600}\",\"age\":30}"),
+            ("sig", "left out"),
+            ("format", "json"),
+            ("timestamp", "1700000200"),
+            ("nonce", "n-1"),
+        ];
+        let key = key_s();
+        let signed = normalized_url(
+            "https",
+            "socialize.us1.gigya.com",
+            None,
+            "/socialize.setUserInfo",
+        );
+        let sig = sign(&key, &base_string("GET", &signed, &params));
+        assert_eq!(sig, "/qiw1jaCe0VYwW6i4G3NFITltDE=", "vector C, sig ignored");
+        let parts = BaseParts::new("get", &params);
+        let raw = decode_sig(&sig).unwrap();
+        assert!(parts.verify(&key, &signed, &raw));
+        for other in [
+            normalized_url(
+                "http",
+                "socialize.us1.gigya.com",
+                None,
+                "/socialize.setUserInfo",
+            ),
+            normalized_url("https", "localhost", Some(8080), "/socialize.setUserInfo"),
+        ] {
+            assert!(!parts.verify(&key, &other, &raw), "{other}");
+            assert_eq!(
+                parts.base_string(&other),
+                base_string("GET", &other, &params)
+            );
+        }
+        assert!(!parts.verify(&key_u(), &signed, &raw));
+        assert!(!parts.verify(&key, &signed, &raw[1..]));
+        assert_eq!(decode_sig("not base64!"), None);
     }
 
     #[test]
