@@ -362,7 +362,11 @@ fn check_signature(
         ));
     }
 
-    let urls = candidate_urls(req, site, strict);
+    // The URL the request arrived at usually is the one signed; the others are built only when
+    // it is not.
+    let own_url = candidate_urls(req, site, strict, true);
+    let all_urls = std::cell::OnceCell::new();
+    let urls = || all_urls.get_or_init(|| candidate_urls(req, site, strict, false));
     let params: Vec<(&str, &str)> = p.iter().map(|q| (q.name(), q.value())).collect();
     // The Node SDK signs `false` and `0` as empty strings but sends them as written.
     let js_falsy: Option<Vec<(&str, &str)>> =
@@ -376,10 +380,15 @@ fn check_signature(
     let verified = signature::decode_sig(sig).is_some_and(|sig| {
         std::iter::once(&params).chain(&js_falsy).any(|vp| {
             let parts = signature::BaseParts::new(method, vp);
-            urls.iter().any(|url| parts.verify(key, url, &sig))
+            own_url.iter().any(|url| parts.verify(key, url, &sig))
+                || urls()
+                    .iter()
+                    .skip(1)
+                    .any(|url| parts.verify(key, url, &sig))
         })
     });
     if !verified {
+        let urls = urls();
         let masked: Vec<(&str, &str)> = params
             .iter()
             .map(|(n, v)| {
@@ -436,8 +445,14 @@ fn is_js_falsy(v: &str) -> bool {
     v == "false" || v == "0"
 }
 
-/// The normalized URLs a signature may have been computed over.
-fn candidate_urls(req: &CapturedRequest, site: &SiteRuntime, strict: bool) -> Vec<String> {
+/// The normalized URLs a signature may have been computed over, the request's own first (only
+/// that one with `first_only`).
+fn candidate_urls(
+    req: &CapturedRequest,
+    site: &SiteRuntime,
+    strict: bool,
+    first_only: bool,
+) -> Vec<String> {
     let path = req.path.as_str();
     let authority = req.host.as_deref().unwrap_or("");
     let (host, port) = split_authority(authority);
@@ -476,6 +491,9 @@ fn candidate_urls(req: &CapturedRequest, site: &SiteRuntime, strict: bool) -> Ve
             let url = signature::normalized_url(s, h, *p, path);
             if !out.contains(&url) {
                 out.push(url);
+            }
+            if first_only {
+                return out;
             }
         }
     }

@@ -420,6 +420,12 @@ pub fn parse_iso_ms(s: &str) -> Option<i64> {
 /// Formats Unix milliseconds as Gigya does: UTC ISO 8601 with milliseconds and `Z`.
 #[must_use]
 pub fn iso_ms(ms: i64) -> String {
+    // Years 1970 to 9999 take the envelope's writer; chrono the rest.
+    if let Ok(after_epoch @ 0..253_402_300_800_000) = u64::try_from(ms) {
+        return crate::gigya::envelope::format_time(
+            std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(after_epoch),
+        );
+    }
     chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
         .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
         .unwrap_or_default()
@@ -429,6 +435,29 @@ pub fn iso_ms(ms: i64) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn timestamps_are_written_like_chrono_writes_them() {
+        let chrono_text = |ms: i64| {
+            chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
+                .map(|d| d.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+                .unwrap_or_default()
+        };
+        let mut rng = fastrand::Rng::with_seed(5);
+        let samples = (0..5_000)
+            .map(|_| rng.i64(-62_000_000_000_000..400_000_000_000_000))
+            .chain([
+                0,
+                -1,
+                1_700_000_000_123,
+                253_402_300_799_999,
+                253_402_300_800_000,
+            ])
+            .chain([i64::MIN, i64::MAX]);
+        for ms in samples {
+            assert_eq!(iso_ms(ms), chrono_text(ms), "{ms} ms");
+        }
+    }
 
     fn obj(v: Value) -> Map<String, Value> {
         match v {
