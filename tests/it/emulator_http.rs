@@ -1,15 +1,11 @@
 //! The emulator over real HTTP: signed round trips, proxy-form requests, the admin endpoints
 //! for state, and 64 concurrent writers.
 
-use bytes::Bytes;
 use gigya_mock::exchange::form_encode;
 use gigya_mock::server::ServerConfig;
-use http_body_util::Full;
 
-use crate::support::gigya::{
-    API_KEY, SECRET_S, SECRET_U, T0, USER_KEY, emu_engine, sign_params, site_yaml,
-};
-use crate::support::{Resp, TestServer, raw_exchange, send};
+use crate::support::gigya::{API_KEY, SECRET_S, T0, emu_engine, site_yaml, user_signed_form};
+use crate::support::{TestServer, raw_exchange};
 
 async fn server() -> TestServer {
     let (engine, _) = emu_engine(&site_yaml("strict", ""));
@@ -17,29 +13,7 @@ async fn server() -> TestServer {
 }
 
 fn signed_form(url: &str, params: &[(&str, &str)], nonce: &str) -> String {
-    let mut p: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    p.push(("apiKey".into(), API_KEY.into()));
-    p.push(("userKey".into(), USER_KEY.into()));
-    p.push(("timestamp".into(), T0.to_string()));
-    p.push(("nonce".into(), nonce.into()));
-    let sig = sign_params(SECRET_U, "POST", url, &p);
-    p.push(("sig".into(), sig));
-    form_encode(p.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-}
-
-async fn admin(s: &TestServer, method: http::Method, path: &str, body: &str) -> Resp {
-    send(
-        http::Request::builder()
-            .method(method)
-            .uri(s.url(path))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body.to_owned())))
-            .unwrap(),
-    )
-    .await
+    user_signed_form(url, params, &T0.to_string(), nonce).0
 }
 
 #[tokio::test]
@@ -77,7 +51,7 @@ async fn signed_round_trip_over_http() {
     assert_eq!(r.json()["errorCode"], 403004);
     let emulator = s.engine.emulator().unwrap();
     assert_eq!(emulator.remembered_nonces(), 2);
-    let r = admin(&s, http::Method::POST, "/__admin/reset", "").await;
+    let r = s.call_json("POST", "/__admin/reset", "").await;
     assert_eq!(r.status, 200);
     assert_eq!(emulator.remembered_nonces(), 0);
     let r = s
@@ -129,7 +103,7 @@ async fn proxy_form_requests_are_verified_against_their_authority() {
 #[tokio::test]
 async fn admin_endpoints_inspect_seed_and_reset_accounts() {
     let s = server().await;
-    let r = admin(&s, http::Method::GET, "/__admin/accounts/u-1", "").await;
+    let r = s.call_json("GET", "/__admin/accounts/u-1", "").await;
     assert_eq!(r.status, 200);
     let body = r.json();
     assert_eq!(body["UID"], "u-1");
@@ -137,66 +111,50 @@ async fn admin_endpoints_inspect_seed_and_reset_accounts() {
     assert_eq!(body["profile"]["firstName"], "Ann");
     assert!(body.get("password").is_none(), "passwords are never shown");
 
-    let r = admin(&s, http::Method::GET, "/__admin/accounts/nobody", "").await;
+    let r = s.call_json("GET", "/__admin/accounts/nobody", "").await;
     assert_eq!(r.status, 404);
     assert!(r.json()["error"].as_str().unwrap().contains("nobody"));
-    let r = admin(
-        &s,
-        http::Method::GET,
-        "/__admin/accounts/u-1?apiKey=3_other",
-        "",
-    )
-    .await;
+    let r = s
+        .call_json("GET", "/__admin/accounts/u-1?apiKey=3_other", "")
+        .await;
     assert_eq!(r.status, 404);
 
     // Seed one account, then use it through the API.
-    let r = admin(
-        &s,
-        http::Method::PUT,
-        "/__admin/accounts/u-9",
-        r#"{"profile":{"firstName":"Nine"},"data":{"n":9},"password":"pw"}"#,
-    )
-    .await;
+    let r = s
+        .call_json(
+            "PUT",
+            "/__admin/accounts/u-9",
+            r#"{"profile":{"firstName":"Nine"},"data":{"n":9},"password":"pw"}"#,
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["profile"]["firstName"], "Nine");
     let form = form_encode([("apiKey", API_KEY), ("secret", SECRET_S), ("UID", "u-9")]);
     let r = s.post_form("/accounts.getAccountInfo", &form).await;
     assert_eq!(r.json()["data"]["n"], 9);
-    let r = admin(
-        &s,
-        http::Method::PUT,
-        "/__admin/accounts/u-9",
-        r#"{"data":{"n":10}}"#,
-    )
-    .await;
+    let r = s
+        .call_json("PUT", "/__admin/accounts/u-9", r#"{"data":{"n":10}}"#)
+        .await;
     assert_eq!(r.status, 200, "replacing answers 200");
 
     // Bad input names the problem.
-    let r = admin(
-        &s,
-        http::Method::PUT,
-        "/__admin/accounts/u-9",
-        r#"{"UID":"u-8"}"#,
-    )
-    .await;
+    let r = s
+        .call_json("PUT", "/__admin/accounts/u-9", r#"{"UID":"u-8"}"#)
+        .await;
     assert_eq!(r.status, 400);
     assert!(
         r.json()["error"].as_str().unwrap().contains("differs"),
         "{}",
         r.text()
     );
-    let r = admin(
-        &s,
-        http::Method::PUT,
-        "/__admin/accounts/u-9",
-        r#"{"profil":{}}"#,
-    )
-    .await;
+    let r = s
+        .call_json("PUT", "/__admin/accounts/u-9", r#"{"profil":{}}"#)
+        .await;
     assert_eq!(r.status, 400);
     assert!(r.text().contains("did you mean `profile`"), "{}", r.text());
-    let r = admin(&s, http::Method::PUT, "/__admin/accounts/u-9", "{nope").await;
+    let r = s.call_json("PUT", "/__admin/accounts/u-9", "{nope").await;
     assert_eq!(r.status, 400);
-    let r = admin(&s, http::Method::DELETE, "/__admin/accounts/u-9", "").await;
+    let r = s.call_json("DELETE", "/__admin/accounts/u-9", "").await;
     assert_eq!(r.status, 405);
 
     // Reset: the seeded state is back and the runtime account is gone.
@@ -212,15 +170,13 @@ async fn admin_endpoints_inspect_seed_and_reset_accounts() {
         )
         .await;
     assert_eq!(r.json()["errorCode"], 0);
-    let r = admin(&s, http::Method::POST, "/__admin/reset", "").await;
+    let r = s.call_json("POST", "/__admin/reset", "").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["status"], "reset");
-    let r = admin(&s, http::Method::GET, "/__admin/accounts/u-1", "").await;
+    let r = s.call_json("GET", "/__admin/accounts/u-1", "").await;
     assert_eq!(r.json()["data"]["car"], "Fiat");
     assert_eq!(
-        admin(&s, http::Method::GET, "/__admin/accounts/u-9", "")
-            .await
-            .status,
+        s.call_json("GET", "/__admin/accounts/u-9", "").await.status,
         404
     );
 }
@@ -246,7 +202,7 @@ async fn sixty_four_concurrent_http_writers_lose_no_update() {
     for t in tasks {
         t.await.unwrap();
     }
-    let r = admin(&s, http::Method::GET, "/__admin/accounts/u-1", "").await;
+    let r = s.call_json("GET", "/__admin/accounts/u-1", "").await;
     let data = r.json()["data"].clone();
     for i in 0..64 {
         assert_eq!(data[format!("f{i}")], i, "f{i} lost");

@@ -17,7 +17,7 @@ use http_body_util::Full;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{Resp, TestServer, send, temp_files};
+use crate::support::{TestServer, send, temp_files};
 
 /// Sends raw bytes and reads until EOF or an error; returns what arrived and the error kind.
 async fn exchange(addr: SocketAddr, request: &[u8]) -> (Vec<u8>, Option<io::ErrorKind>) {
@@ -162,22 +162,22 @@ async fn delays_are_applied_by_the_server() {
 #[tokio::test]
 async fn fault_rules_from_the_admin_api() {
     let s = TestServer::start(FAULTS).await;
-    let r = admin(
-        &s,
-        http::Method::POST,
-        "/__admin/faults",
-        r#"{"method": "f.ok", "errorCode": 403048, "next": 2}"#,
-    )
-    .await;
+    let r = s
+        .call_json(
+            "POST",
+            "/__admin/faults",
+            r#"{"method": "f.ok", "errorCode": 403048, "next": 2}"#,
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(r.json()["added"], serde_json::json!(["admin#0"]));
-    let r = admin(
-        &s,
-        http::Method::POST,
-        "/__admin/faults",
-        r#"[{"name": "down", "method": "f.d*", "status": 503, "next": 1}]"#,
-    )
-    .await;
+    let r = s
+        .call_json(
+            "POST",
+            "/__admin/faults",
+            r#"[{"name": "down", "method": "f.d*", "status": 503, "next": 1}]"#,
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.text());
     let codes: Vec<serde_json::Value> = {
         let mut v = Vec::new();
@@ -189,39 +189,37 @@ async fn fault_rules_from_the_admin_api() {
     assert_eq!(codes, vec![403048, 403048, 0]);
     let r = s.post_form("/f.delay", "UID=u").await;
     assert_eq!(r.status, 503);
-    let report = admin(&s, http::Method::GET, "/__admin/faults", "")
-        .await
-        .json();
+    let report = s.call_json("GET", "/__admin/faults", "").await.json();
     assert_eq!(report["faults"][0]["fired"], 2);
     assert_eq!(report["faults"][0]["seen"], 3);
     assert_eq!(report["faults"][0]["remaining"], 0);
     assert_eq!(report["faults"][1]["name"], "down");
     assert_eq!(report["faults"][1]["fired"], 1);
     // A bad rule: every problem with its position in the body.
-    let r = admin(
-        &s,
-        http::Method::POST,
-        "/__admin/faults",
-        "{\"method\": \"f.ok\",\n \"errorCode\": 403048, \"probability\": 3, \"nxt\": 1}",
-    )
-    .await;
+    let r = s
+        .call_json(
+            "POST",
+            "/__admin/faults",
+            "{\"method\": \"f.ok\",\n \"errorCode\": 403048, \"probability\": 3, \"nxt\": 1}",
+        )
+        .await;
     assert_eq!(r.status, 400);
     assert_eq!(
         r.json()["problems"],
         serde_json::json!(["2:41: unknown key `nxt` in a fault rule; did you mean `next`?"])
     );
-    let r = admin(
-        &s,
-        http::Method::POST,
-        "/__admin/faults",
-        r#"{"errorCode": 403048, "probability": 3}"#,
-    )
-    .await;
+    let r = s
+        .call_json(
+            "POST",
+            "/__admin/faults",
+            r#"{"errorCode": 403048, "probability": 3}"#,
+        )
+        .await;
     assert_eq!(
         r.json()["problems"],
         serde_json::json!(["1:38: probability 3 is outside 0 to 1"])
     );
-    let r = admin(&s, http::Method::DELETE, "/__admin/faults", "").await;
+    let r = s.call_json("DELETE", "/__admin/faults", "").await;
     assert_eq!(r.json()["removed"], 2);
     assert_eq!(s.post_form("/f.ok", "UID=u").await.json()["errorCode"], 0);
 }
@@ -245,9 +243,7 @@ stubs:
 "#,
     )
     .await;
-    let list = admin(&s, http::Method::GET, "/__admin/scenarios", "")
-        .await
-        .json();
+    let list = s.call_json("GET", "/__admin/scenarios", "").await.json();
     assert_eq!(
         list,
         serde_json::json!({"scenarios": [{"name": "sign up", "state": "Started", "states": ["Started", "Registered"], "stubs": ["register", "login"]}]})
@@ -256,53 +252,37 @@ stubs:
         s.post_form("/accounts.login", "").await.json()["errorCode"],
         403007
     );
-    let r = admin(
-        &s,
-        http::Method::PUT,
-        "/__admin/scenarios/sign%20up",
-        r#"{"state": "Registered"}"#,
-    )
-    .await;
+    let r = s
+        .call_json(
+            "PUT",
+            "/__admin/scenarios/sign%20up",
+            r#"{"state": "Registered"}"#,
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(s.post_form("/accounts.login", "").await.json()["UID"], "u");
-    let r = admin(
-        &s,
-        http::Method::PUT,
-        "/__admin/scenarios/sign%20up",
-        r#"{"state": "Nope"}"#,
-    )
-    .await;
+    let r = s
+        .call_json(
+            "PUT",
+            "/__admin/scenarios/sign%20up",
+            r#"{"state": "Nope"}"#,
+        )
+        .await;
     assert_eq!(r.status, 400);
     assert_eq!(
         r.json()["error"],
         "scenario \"sign up\" has no state \"Nope\"; its states are: Started, Registered"
     );
-    let r = admin(
-        &s,
-        http::Method::PUT,
-        "/__admin/scenarios/other",
-        r#"{"state": "x"}"#,
-    )
-    .await;
+    let r = s
+        .call_json("PUT", "/__admin/scenarios/other", r#"{"state": "x"}"#)
+        .await;
     assert_eq!(r.status, 404);
-    let r = admin(&s, http::Method::POST, "/__admin/scenarios/reset", "").await;
+    let r = s.call_json("POST", "/__admin/scenarios/reset", "").await;
     assert_eq!(r.json()["scenarios"][0]["state"], "Started");
     assert_eq!(
         s.post_form("/accounts.login", "").await.json()["errorCode"],
         403007
     );
-}
-
-async fn admin(s: &TestServer, method: http::Method, path: &str, body: &str) -> Resp {
-    send(
-        http::Request::builder()
-            .method(method)
-            .uri(s.url(path))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body.to_owned())))
-            .unwrap(),
-    )
-    .await
 }
 
 // ---- hot reload ------------------------------------------------------------------------

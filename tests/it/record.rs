@@ -18,7 +18,7 @@ use gigya_mock::server::upstream::Upstream;
 use http_body_util::Full;
 use serde_json::Value;
 
-use crate::support::gigya::{API_KEY, SECRET_S, SECRET_U, USER_KEY, sign_params, site_yaml};
+use crate::support::gigya::{API_KEY, SECRET_S, SECRET_U, USER_KEY, site_yaml, user_signed_form};
 use crate::support::{Resp, bin, send};
 
 /// The upstream: an emulating gigya-mock with the test site and its two accounts.
@@ -66,21 +66,8 @@ fn now() -> u64 {
 /// the recorder sends the call). Returns the form and the volatile values sent.
 fn signed(url: &str, params: &[(&str, &str)], nonce: &str) -> (String, String, String) {
     let timestamp = (now() - 13).to_string();
-    let mut p: Vec<(String, String)> = params
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    p.push(("apiKey".into(), API_KEY.into()));
-    p.push(("userKey".into(), USER_KEY.into()));
-    p.push(("timestamp".into(), timestamp.clone()));
-    p.push(("nonce".into(), nonce.into()));
-    let sig = sign_params(SECRET_U, "POST", url, &p);
-    p.push(("sig".into(), sig.clone()));
-    (
-        form_encode(p.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-        sig,
-        timestamp,
-    )
+    let (form, sig) = user_signed_form(url, params, &timestamp, nonce);
+    (form, sig, timestamp)
 }
 
 fn without_time(mut v: Value) -> Value {

@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{TestServer, bin, repo, temp_files};
+use crate::support::{TestServer, bin, repo, run_bin, temp_files};
 
 const STUBS: &str = r#"
 version: 1
@@ -30,18 +30,7 @@ expect:
 async fn run(args: &[&str]) -> (i32, String, String) {
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
-        let out = Command::new(bin())
-            .args(&args)
-            .current_dir(repo())
-            .env_remove("GIGYA_MOCK_SCENARIOS")
-            .env_remove("GIGYA_MOCK_URL")
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
+        run_bin(&args.iter().map(String::as_str).collect::<Vec<_>>())
     })
     .await
     .unwrap()

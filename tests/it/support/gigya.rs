@@ -25,6 +25,30 @@ pub const USER_KEY: &str = "AMockUserKey1";
 /// A fixed clock time (the doc's vector A timestamp).
 pub const T0: u64 = 1_700_000_000;
 
+/// A POST form signed with the user key's secret over `url`, as a server SDK sends it: `params`
+/// plus `apiKey`, `userKey`, `timestamp`, `nonce` and `sig`. Returns the form and the `sig`.
+pub fn user_signed_form(
+    url: &str,
+    params: &[(&str, &str)],
+    timestamp: &str,
+    nonce: &str,
+) -> (String, String) {
+    let mut p: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    p.push(("apiKey".into(), API_KEY.into()));
+    p.push(("userKey".into(), USER_KEY.into()));
+    p.push(("timestamp".into(), timestamp.into()));
+    p.push(("nonce".into(), nonce.into()));
+    let sig = sign_params(SECRET_U, "POST", url, &p);
+    p.push(("sig".into(), sig.clone()));
+    (
+        form_encode(p.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        sig,
+    )
+}
+
 /// The test site in a given auth mode, with extra site keys, plus two accounts.
 pub fn site_yaml(auth: &str, extra: &str) -> String {
     let pem =

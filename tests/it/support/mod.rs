@@ -191,6 +191,23 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_gigya-mock"))
 }
 
+/// Runs the binary in the repository with `args`, without the environment variables that
+/// would point it elsewhere; returns its exit code, stdout and stderr.
+pub fn run_bin(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(bin())
+        .args(args)
+        .current_dir(repo())
+        .env_remove("GIGYA_MOCK_SCENARIOS")
+        .env_remove("GIGYA_MOCK_URL")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Writes files into a fresh temporary directory.
 pub fn temp_files(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
