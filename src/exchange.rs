@@ -359,14 +359,22 @@ pub struct Reply {
     pub fault: Option<TransportFault>,
 }
 
+/// The first value of header `name` (any case) in a list of headers, when it is text.
+pub(crate) fn header_in<'a>(
+    headers: &'a [(HeaderName, HeaderValue)],
+    name: &str,
+) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| v.to_str().ok())
+}
+
 impl Reply {
     /// A header of the reply.
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| v.to_str().ok())
+        header_in(&self.headers, name)
     }
 
     /// The body as JSON (for envelope replies).
@@ -379,6 +387,27 @@ impl Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_lists_answer_the_first_text_value_in_any_case() {
+        let headers = vec![
+            (
+                HeaderName::from_static("x-bin"),
+                HeaderValue::from_bytes(b"\xff").unwrap(),
+            ),
+            (
+                HeaderName::from_static("x-callid"),
+                HeaderValue::from_static("one"),
+            ),
+            (
+                HeaderName::from_static("x-callid"),
+                HeaderValue::from_static("two"),
+            ),
+        ];
+        assert_eq!(header_in(&headers, "X-CallId"), Some("one"));
+        assert_eq!(header_in(&headers, "x-bin"), None);
+        assert_eq!(header_in(&headers, "absent"), None);
+    }
 
     #[test]
     fn gigya_methods_from_paths() {

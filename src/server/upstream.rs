@@ -167,10 +167,7 @@ impl UpstreamAnswer {
     /// A header value.
     #[must_use]
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.as_str().eq_ignore_ascii_case(name))
-            .and_then(|(_, v)| v.to_str().ok())
+        crate::exchange::header_in(&self.headers, name)
     }
 }
 
