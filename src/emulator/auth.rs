@@ -94,7 +94,8 @@ impl AuthFailure {
 /// number (the oldest is forgotten first when the cap is reached).
 #[derive(Debug, Default)]
 pub struct NonceMemory {
-    seen: HashMap<String, i64>,
+    /// Hashed with foldhash: every signed call looks its nonce up and inserts it.
+    seen: HashMap<String, i64, foldhash::fast::RandomState>,
     order: VecDeque<(i64, String)>,
 }
 
