@@ -14,20 +14,22 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use minijinja::value::{Enumerator, Kwargs, Object, Serde};
-use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior, Value};
+use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior, Value};
 
 use crate::exchange::CapturedRequest;
 use crate::scenario::compile::Seg;
+
+mod context;
+mod functions;
+
+use context::context;
+use functions::{fn_call_id, fn_now, fn_random_int, fn_random_string, fn_uuid};
 
 /// The largest rendered template (bytes).
 pub const MAX_OUTPUT: usize = 1024 * 1024;
 
 /// The work budget of one render (MiniJinja fuel: instructions and data).
 const FUEL: u64 = 100_000;
-
-/// The longest `random_string`.
-const MAX_RANDOM_STRING: usize = 4096;
 
 /// The variables a template can use.
 pub const VARIABLES: &[&str] = &["params", "json", "headers", "method", "http_method", "path"];
@@ -421,259 +423,6 @@ fn describe(e: &Error, typed: bool) -> String {
     msg
 }
 
-/// The root context of a render.
-#[derive(Debug)]
-struct Context {
-    params: Arc<Pairs>,
-    headers: Arc<Pairs>,
-    method: Option<String>,
-    http_method: String,
-    path: String,
-    render: Value,
-}
-
-/// Name/value pairs looked up by case-insensitive name.
-#[derive(Debug)]
-struct Pairs {
-    items: Vec<(String, String)>,
-    json: bool,
-}
-
-/// The per-render state the functions read.
-#[derive(Debug)]
-struct RenderState {
-    call_id: String,
-    now: SystemTime,
-    rng: Arc<Mutex<fastrand::Rng>>,
-}
-
-fn context(input: &RenderInput<'_>) -> Value {
-    let req = input.req;
-    let params: Vec<(String, String)> = req
-        .params()
-        .iter()
-        .map(|p| (p.name().to_owned(), p.value().to_owned()))
-        .collect();
-    let headers: Vec<(String, String)> = req
-        .headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-        .collect();
-    // The stub's RNG is shared behind a mutex; the render takes a fork of it so a render
-    // never holds the lock while it runs, and the stub's sequence still advances.
-    let rng = match input.rng.lock() {
-        Ok(mut r) => r.fork(),
-        Err(_) => fastrand::Rng::new(),
-    };
-    Value::from_object(Context {
-        params: Arc::new(Pairs {
-            items: params,
-            json: false,
-        }),
-        headers: Arc::new(Pairs {
-            items: headers,
-            json: false,
-        }),
-        method: req.gigya_method.clone(),
-        http_method: req.http_method.to_string(),
-        path: req.path.clone(),
-        render: Value::from_object(RenderState {
-            call_id: input.call_id.to_owned(),
-            now: input.now,
-            rng: Arc::new(Mutex::new(rng)),
-        }),
-    })
-}
-
-impl Object for Context {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        match key.as_str()? {
-            "params" => Some(Value::from_dyn_object(self.params.clone())),
-            "json" => Some(Value::from_object(Pairs {
-                items: self.params.items.clone(),
-                json: true,
-            })),
-            "headers" => Some(Value::from_dyn_object(self.headers.clone())),
-            "method" => Some(self.method.clone().map_or(Value::from(()), Value::from)),
-            "http_method" => Some(Value::from(self.http_method.clone())),
-            "path" => Some(Value::from(self.path.clone())),
-            RENDER_STATE => Some(self.render.clone()),
-            _ => None,
-        }
-    }
-
-    fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Str(VARIABLES)
-    }
-}
-
-impl Object for RenderState {
-    fn repr(self: &Arc<Self>) -> minijinja::value::ObjectRepr {
-        minijinja::value::ObjectRepr::Plain
-    }
-}
-
-impl Object for Pairs {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        let key = key.as_str()?;
-        let (_, v) = self
-            .items
-            .iter()
-            .rev()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))?;
-        if self.json {
-            let parsed: serde_json::Value = serde_json::from_str(v).ok()?;
-            Some(Value::from(Serde(parsed)))
-        } else {
-            Some(Value::from(v.clone()))
-        }
-    }
-
-    fn enumerate(self: &Arc<Self>) -> Enumerator {
-        let keys: Vec<Value> = self
-            .items
-            .iter()
-            .map(|(k, _)| Value::from(k.clone()))
-            .collect();
-        Enumerator::Values(keys)
-    }
-}
-
-fn render_state(state: &State<'_, '_>) -> Result<Arc<RenderState>, Error> {
-    state
-        .lookup(RENDER_STATE)
-        .and_then(|v| v.downcast_object::<RenderState>())
-        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "no request to render for"))
-}
-
-fn with_rng<T>(state: &State<'_, '_>, f: impl FnOnce(&mut fastrand::Rng) -> T) -> Result<T, Error> {
-    let rs = render_state(state)?;
-    let mut rng = rs
-        .rng
-        .lock()
-        .map_err(|_| Error::new(ErrorKind::InvalidOperation, "random source unavailable"))?;
-    Ok(f(&mut rng))
-}
-
-fn fn_uuid(state: &State<'_, '_>) -> Result<String, Error> {
-    let (a, b) = with_rng(state, |r| (r.u64(..), r.u64(..)))?;
-    // Version 4, variant 1.
-    let a = (a & 0xffff_ffff_ffff_0fff) | 0x0000_0000_0000_4000;
-    let b = (b & 0x3fff_ffff_ffff_ffff) | 0x8000_0000_0000_0000;
-    Ok(format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0xffff,
-        b >> 48,
-        b & 0xffff_ffff_ffff
-    ))
-}
-
-fn fn_call_id(state: &State<'_, '_>) -> Result<String, Error> {
-    Ok(render_state(state)?.call_id.clone())
-}
-
-fn fn_random_int(state: &State<'_, '_>, min: i64, max: i64) -> Result<i64, Error> {
-    if min > max {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("random_int({min}, {max}): min is larger than max"),
-        ));
-    }
-    with_rng(state, |r| r.i64(min..=max))
-}
-
-fn fn_random_string(state: &State<'_, '_>, len: usize) -> Result<String, Error> {
-    if len > MAX_RANDOM_STRING {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("random_string({len}): at most {MAX_RANDOM_STRING} characters"),
-        ));
-    }
-    with_rng(state, |r| {
-        std::iter::repeat_with(|| r.alphanumeric())
-            .take(len)
-            .collect()
-    })
-}
-
-fn fn_now(state: &State<'_, '_>, kwargs: Kwargs) -> Result<Value, Error> {
-    let offset: Option<String> = kwargs.get("offset")?;
-    let format: Option<String> = kwargs.get("format")?;
-    kwargs.assert_all_used()?;
-    let now = render_state(state)?.now;
-    let ms = match offset.as_deref() {
-        None => 0,
-        Some(o) => parse_offset(o).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidOperation,
-                format!("now(offset={o:?}): expected a signed duration such as -1h, +30m, 7d, 90s or 500ms"),
-            )
-        })?,
-    };
-    let shifted = shift(now, ms);
-    let dt: chrono::DateTime<chrono::Utc> = shifted.into();
-    Ok(match format.as_deref() {
-        None | Some("iso") => Value::from(crate::gigya::envelope::format_time(shifted)),
-        Some("unix") => Value::from(dt.timestamp()),
-        Some("unix_ms") => Value::from(dt.timestamp_millis()),
-        Some("http") => Value::from(crate::gigya::envelope::format_http_date(shifted)),
-        Some(f) => {
-            use chrono::format::{Item, StrftimeItems};
-            let items: Vec<Item<'_>> = StrftimeItems::new(f).collect();
-            if items.iter().any(|i| matches!(i, Item::Error)) {
-                return Err(Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!(
-                        "now(format={f:?}): not a strftime format (e.g. %Y-%m-%d) nor iso, unix, unix_ms or http"
-                    ),
-                ));
-            }
-            let mut out = String::new();
-            use std::fmt::Write as _;
-            write!(out, "{}", dt.format_with_items(items.into_iter())).map_err(|_| {
-                Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!("now(format={f:?}) failed"),
-                )
-            })?;
-            Value::from(out)
-        }
-    })
-}
-
-/// `-1h`, `+30m`, `7d`, `90s`, `500ms` → milliseconds.
-fn parse_offset(s: &str) -> Option<i64> {
-    let t = s.trim();
-    let (neg, t) = match t.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, t.strip_prefix('+').unwrap_or(t)),
-    };
-    let split = t.find(|c: char| !c.is_ascii_digit())?;
-    let (num, unit) = t.split_at(split);
-    let n: i64 = num.parse().ok()?;
-    let mult = match unit {
-        "ms" => 1,
-        "s" => 1000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => return None,
-    };
-    let ms = n.checked_mul(mult)?;
-    Some(if neg { -ms } else { ms })
-}
-
-fn shift(t: SystemTime, ms: i64) -> SystemTime {
-    let d = std::time::Duration::from_millis(ms.unsigned_abs());
-    if ms >= 0 {
-        t.checked_add(d).unwrap_or(t)
-    } else {
-        t.checked_sub(d).unwrap_or(t)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -820,15 +569,5 @@ mod tests {
                 .0
                 .contains("strftime")
         );
-    }
-
-    #[test]
-    fn offsets() {
-        assert_eq!(parse_offset("-1h"), Some(-3_600_000));
-        assert_eq!(parse_offset("+30m"), Some(1_800_000));
-        assert_eq!(parse_offset("7d"), Some(604_800_000));
-        assert_eq!(parse_offset("500ms"), Some(500));
-        assert_eq!(parse_offset("1y"), None);
-        assert_eq!(parse_offset("h"), None);
     }
 }
