@@ -1,7 +1,9 @@
 use super::*;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
+
+use crate::scenario::model::Stub;
 
 fn recorder(dir: &Path, layout: Layout, redact: &[&str]) -> Recorder {
     Recorder::new(RecordConfig {
