@@ -12,17 +12,22 @@
 //! expectations on entries it fetched). [`Entry::to_request`] rebuilds a [`CapturedRequest`]
 //! from an entry so request patterns are matched by the very matcher stubs use.
 
+mod capture;
+mod json;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
-use crate::exchange::{CapturedRequest, Outcome, Reply, RequestParts, Scheme};
+use crate::exchange::{CapturedRequest, RequestParts, Scheme};
 use crate::gigya::params::{ConflictPolicy, Params};
-use crate::redact::{self, BodyKind};
+use capture::redacted_params;
+
+pub use json::{header_text, version_text};
 
 /// Who answered a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,96 +165,6 @@ const BOILERPLATE: &[&str] = &[
 ];
 
 impl Entry {
-    /// Builds an entry (id 0; the journal numbers it) from an exchange. Everything is redacted
-    /// here, and bodies are cut at `body_limit` bytes.
-    #[must_use]
-    pub fn build(
-        req: &CapturedRequest,
-        reply: &Reply,
-        version: http::Version,
-        latency: Duration,
-        body_limit: usize,
-        policy: ConflictPolicy,
-    ) -> Self {
-        let content_type = req
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok());
-        let req_kind = BodyKind::of_request(content_type, &req.body);
-        let (mut req_body, req_truncated) = cap(
-            // Under another policy a body value may have been dropped from the merged
-            // parameters, so the quick check would not see it: examine the body itself.
-            redact::request_body(
-                req_kind,
-                &req.body,
-                req.params
-                    .as_ref()
-                    .ok()
-                    .filter(|_| policy == ConflictPolicy::BodyWins),
-            ),
-            body_limit,
-        );
-        if !req_body.is_empty() && req_body.as_ptr() == req.body.as_ptr() {
-            // Still a slice of the connection's read buffer: copy it rather than keep the
-            // whole buffer alive for as long as the entry lives.
-            req_body = Bytes::copy_from_slice(&req_body);
-        }
-        let resp_kind = BodyKind::of_response(reply.header("content-type"), &reply.body);
-        let (resp_body, resp_truncated) = cap(redact::body(resp_kind, &reply.body), body_limit);
-        let mut upstream = None;
-        let (answered_by, stub, near_misses) = match &reply.outcome {
-            Outcome::Stub(name) => (AnsweredBy::Stub, Some(name.clone()), Vec::new()),
-            Outcome::Emulator => (AnsweredBy::Emulator, None, Vec::new()),
-            Outcome::Unmatched(near) => (AnsweredBy::Unmatched, None, near.clone()),
-            Outcome::Fault(rule) => (AnsweredBy::Fault, Some(rule.clone()), Vec::new()),
-            Outcome::Proxied(to) => {
-                upstream = Some(to.clone());
-                (AnsweredBy::Proxied, None, Vec::new())
-            }
-            // Admin calls are not journaled; should one ever be, it was not a Gigya answer.
-            Outcome::Rejected | Outcome::Admin => (AnsweredBy::Rejected, None, Vec::new()),
-        };
-        let params = OnceLock::new();
-        if req_truncated {
-            // The cut body no longer decodes to what arrived: keep the parameters now.
-            let _ = params.set(redacted_params(req.params()));
-        }
-        Self {
-            id: 0,
-            time: req.received_at,
-            client: req.remote,
-            request: RecordedRequest {
-                method: req.http_method.clone(),
-                version,
-                scheme: req.scheme,
-                host: req.host.clone(),
-                path: req.path.clone(),
-                query: req.query.as_deref().map(|q| redact::form(q).into_owned()),
-                headers: compact_headers(req.headers.iter()),
-                body: req_body,
-                body_size: req.body.len(),
-                body_truncated: req_truncated,
-            },
-            gigya_method: req.gigya_method.clone(),
-            answered_by,
-            stub,
-            near_misses,
-            upstream,
-            response: RecordedResponse {
-                status: reply.status.as_u16(),
-                headers: redacted_headers(reply.headers.iter().map(|(n, v)| (n, v))),
-                body: resp_body,
-                body_size: reply.body.len(),
-                body_truncated: resp_truncated,
-                error_code: reply.error_code,
-                call_id: reply.call_id.clone(),
-            },
-            latency,
-            params,
-            policy,
-        }
-    }
-
     /// The decoded parameters, query and body merged (redacted), in arrival order.
     #[must_use]
     pub fn params(&self) -> &[(String, String)] {
@@ -409,64 +324,6 @@ pub(super) fn request_uri(path: &str, query: Option<&str>) -> http::Uri {
         .unwrap_or_else(|_| http::Uri::from_static("/"))
 }
 
-fn redacted_params(params: &Params) -> Vec<(String, String)> {
-    params
-        .iter()
-        .map(|p| {
-            (
-                p.name().to_owned(),
-                redact::param(p.name(), p.value()).into_owned(),
-            )
-        })
-        .collect()
-}
-
-/// Copies request headers, credentials redacted, with every value in one buffer: the values
-/// hyper parsed are slices of the connection's read buffer, which an entry must not pin.
-fn compact_headers<'a>(
-    headers: impl Iterator<Item = (&'a HeaderName, &'a HeaderValue)>,
-) -> Vec<(HeaderName, HeaderValue)> {
-    let mut buf: Vec<u8> = Vec::with_capacity(256);
-    let mut spans: Vec<(HeaderName, std::ops::Range<usize>)> = Vec::with_capacity(16);
-    for (n, v) in headers {
-        let start = buf.len();
-        if redact::is_secret_header(n.as_str()) {
-            let text = String::from_utf8_lossy(v.as_bytes());
-            buf.extend_from_slice(redact::header(n.as_str(), &text).as_bytes());
-        } else {
-            buf.extend_from_slice(v.as_bytes());
-        }
-        spans.push((n.clone(), start..buf.len()));
-    }
-    let buf = Bytes::from(buf);
-    spans
-        .into_iter()
-        .map(|(n, range)| {
-            let value = HeaderValue::from_maybe_shared(buf.slice(range))
-                .unwrap_or(HeaderValue::from_static(redact::MARKER));
-            (n, value)
-        })
-        .collect()
-}
-
-/// Clones headers (sharing their bytes), replacing the values of credentials.
-fn redacted_headers<'a>(
-    headers: impl Iterator<Item = (&'a HeaderName, &'a HeaderValue)>,
-) -> Vec<(HeaderName, HeaderValue)> {
-    headers
-        .map(|(n, v)| {
-            let value = if redact::is_secret_header(n.as_str()) {
-                let text = String::from_utf8_lossy(v.as_bytes());
-                HeaderValue::from_str(&redact::header(n.as_str(), &text))
-                    .unwrap_or(HeaderValue::from_static(redact::MARKER))
-            } else {
-                v.clone()
-            };
-            (n.clone(), value)
-        })
-        .collect()
-}
-
 /// Shortens text to `max` characters, marking the cut with `…`.
 #[must_use]
 pub fn shorten(text: &str, max: usize) -> String {
@@ -478,296 +335,12 @@ pub fn shorten(text: &str, max: usize) -> String {
     out
 }
 
-/// Cuts a body at `limit` bytes, backing off to a UTF-8 character boundary.
-fn cap(body: Bytes, limit: usize) -> (Bytes, bool) {
-    if body.len() <= limit {
-        return (body, false);
-    }
-    let mut end = limit;
-    while end > 0 && body.get(end).is_some_and(|b| b & 0xC0 == 0x80) {
-        end -= 1;
-    }
-    (body.slice(..end), true)
-}
-
-/// `HTTP/1.1` and friends.
-#[must_use]
-pub fn version_text(v: http::Version) -> &'static str {
-    match v {
-        http::Version::HTTP_09 => "HTTP/0.9",
-        http::Version::HTTP_10 => "HTTP/1.0",
-        http::Version::HTTP_2 => "HTTP/2.0",
-        http::Version::HTTP_3 => "HTTP/3.0",
-        _ => "HTTP/1.1",
-    }
-}
-
-fn version_from_text(v: &str) -> http::Version {
-    match v {
-        "HTTP/0.9" => http::Version::HTTP_09,
-        "HTTP/1.0" => http::Version::HTTP_10,
-        "HTTP/2.0" | "HTTP/2" => http::Version::HTTP_2,
-        "HTTP/3.0" | "HTTP/3" => http::Version::HTTP_3,
-        _ => http::Version::HTTP_11,
-    }
-}
-
-/// Header pairs as text, repeated names joined with `, ` (the JSON form).
-#[must_use]
-pub fn header_text(headers: &[(HeaderName, HeaderValue)]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::with_capacity(headers.len());
-    for (n, v) in headers {
-        let value = String::from_utf8_lossy(v.as_bytes());
-        match out.iter_mut().find(|(name, _)| name == n.as_str()) {
-            Some((_, existing)) => {
-                existing.push_str(", ");
-                existing.push_str(&value);
-            }
-            None => out.push((n.as_str().to_owned(), value.into_owned())),
-        }
-    }
-    out
-}
-
-fn header_values(headers: Vec<(String, String)>) -> Vec<(HeaderName, HeaderValue)> {
-    headers
-        .into_iter()
-        .filter_map(|(n, v)| {
-            Some((
-                HeaderName::from_bytes(n.as_bytes()).ok()?,
-                HeaderValue::from_str(&v).ok()?,
-            ))
-        })
-        .collect()
-}
-
-/// The JSON form of an entry (what the admin API serves and the CLI reads).
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct EntryJson {
-    id: u64,
-    #[serde(with = "iso_time")]
-    time: SystemTime,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    client: Option<String>,
-    request: RequestJson,
-    gigya_method: Option<String>,
-    #[serde(with = "pairs")]
-    params: Vec<(String, String)>,
-    answered_by: AnsweredBy,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    stub: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    near_misses: Vec<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    upstream: Option<String>,
-    response: ResponseJson,
-    latency_ms: f64,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RequestJson {
-    method: String,
-    http_version: String,
-    url: String,
-    path: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    query: Option<String>,
-    #[serde(with = "pairs")]
-    headers: Vec<(String, String)>,
-    #[serde(with = "body_text")]
-    body: Bytes,
-    body_size: usize,
-    body_truncated: bool,
-}
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ResponseJson {
-    status: u16,
-    #[serde(with = "pairs")]
-    headers: Vec<(String, String)>,
-    #[serde(with = "body_text")]
-    body: Bytes,
-    body_size: usize,
-    body_truncated: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    error_code: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    call_id: Option<String>,
-}
-
-impl Serialize for Entry {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = &self.request;
-        let p = &self.response;
-        EntryJson {
-            id: self.id,
-            time: self.time,
-            client: self.client.map(|a| a.to_string()),
-            request: RequestJson {
-                method: r.method.to_string(),
-                http_version: version_text(r.version).to_owned(),
-                url: self.url(),
-                path: r.path.clone(),
-                query: r.query.clone(),
-                headers: header_text(&r.headers),
-                body: r.body.clone(),
-                body_size: r.body_size,
-                body_truncated: r.body_truncated,
-            },
-            gigya_method: self.gigya_method.clone(),
-            params: self.params().to_vec(),
-            answered_by: self.answered_by,
-            stub: self.stub.as_deref().map(str::to_owned),
-            near_misses: self.near_misses.clone(),
-            upstream: self.upstream.as_deref().map(str::to_owned),
-            response: ResponseJson {
-                status: p.status,
-                headers: header_text(&p.headers),
-                body: p.body.clone(),
-                body_size: p.body_size,
-                body_truncated: p.body_truncated,
-                error_code: p.error_code,
-                call_id: p.call_id.clone(),
-            },
-            latency_ms: self.latency_ms(),
-        }
-        .serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Entry {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let j = EntryJson::deserialize(d)?;
-        let params = OnceLock::new();
-        let _ = params.set(j.params);
-        let scheme = if j.request.url.starts_with("https:") {
-            Scheme::Https
-        } else {
-            Scheme::Http
-        };
-        let host = j
-            .request
-            .url
-            .split_once("://")
-            .and_then(|(_, rest)| rest.split('/').next())
-            .filter(|h| !h.is_empty())
-            .map(str::to_owned);
-        Ok(Entry {
-            id: j.id,
-            time: j.time,
-            client: j.client.and_then(|c| c.parse().ok()),
-            request: RecordedRequest {
-                method: Method::from_bytes(j.request.method.as_bytes()).unwrap_or(Method::GET),
-                version: version_from_text(&j.request.http_version),
-                scheme,
-                host,
-                path: j.request.path,
-                query: j.request.query,
-                headers: header_values(j.request.headers),
-                body: j.request.body,
-                body_size: j.request.body_size,
-                body_truncated: j.request.body_truncated,
-            },
-            gigya_method: j.gigya_method,
-            answered_by: j.answered_by,
-            stub: j.stub.map(Arc::from),
-            near_misses: j.near_misses,
-            upstream: j.upstream.map(Arc::from),
-            response: RecordedResponse {
-                status: j.response.status,
-                headers: header_values(j.response.headers),
-                body: j.response.body,
-                body_size: j.response.body_size,
-                body_truncated: j.response.body_truncated,
-                error_code: j.response.error_code,
-                call_id: j.response.call_id,
-            },
-            latency: Duration::from_secs_f64((j.latency_ms / 1000.0).max(0.0)),
-            params,
-            policy: ConflictPolicy::default(),
-        })
-    }
-}
-
-/// `SystemTime` as ISO 8601 UTC with milliseconds.
-mod iso_time {
-    use std::time::SystemTime;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&crate::gigya::envelope::format_time(*t))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
-        let text = String::deserialize(d)?;
-        chrono::DateTime::parse_from_rfc3339(&text)
-            .map(SystemTime::from)
-            .map_err(serde::de::Error::custom)
-    }
-}
-
-/// Name/value pairs as a JSON object, in order.
-mod pairs {
-    use std::fmt;
-
-    use serde::de::{MapAccess, Visitor};
-    use serde::ser::SerializeMap;
-    use serde::{Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(
-        pairs: &[(String, String)],
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(pairs.len()))?;
-        for (k, v) in pairs {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Vec<(String, String)>, D::Error> {
-        struct Pairs;
-        impl<'de> Visitor<'de> for Pairs {
-            type Value = Vec<(String, String)>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of text values")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, String>()? {
-                    out.push((k, v));
-                }
-                Ok(out)
-            }
-        }
-        d.deserialize_map(Pairs)
-    }
-}
-
-/// Body bytes as (lossy) UTF-8 text.
-mod body_text {
-    use bytes::Bytes;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(super) fn serialize<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&String::from_utf8_lossy(b))
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
-        Ok(Bytes::from(String::deserialize(d)?))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::{Engine, EngineConfig};
+    use crate::exchange::Reply;
+    use crate::redact;
     use crate::scenario::ScenarioSet;
 
     fn exchange(form: &str) -> (CapturedRequest, Reply) {
