@@ -435,7 +435,8 @@ pub fn parse_bool(s: &str) -> Option<bool> {
 mod tests {
     use super::*;
 
-    fn decode(q: Option<&str>, b: Option<&str>) -> Result<Params, DecodeError> {
+    /// Decodes a query and a form body, the body winning.
+    pub(super) fn decode(q: Option<&str>, b: Option<&str>) -> Result<Params, DecodeError> {
         Params::decode(q, b.map(str::as_bytes), ConflictPolicy::BodyWins)
     }
 

@@ -239,9 +239,7 @@ mod tests {
     use super::*;
     use crate::gigya::params::{ConflictPolicy, Param, Params};
 
-    fn decode(q: Option<&str>, b: Option<&str>) -> Result<Params, DecodeError> {
-        Params::decode(q, b.map(str::as_bytes), ConflictPolicy::BodyWins)
-    }
+    use super::super::tests::decode;
 
     #[test]
     fn plus_is_space_and_percent_is_utf8() {

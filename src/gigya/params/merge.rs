@@ -165,9 +165,7 @@ mod tests {
     use super::*;
     use crate::gigya::params::{Param, Params, Source};
 
-    fn decode(q: Option<&str>, b: Option<&str>) -> Result<Params, DecodeError> {
-        Params::decode(q, b.map(str::as_bytes), ConflictPolicy::BodyWins)
-    }
+    use super::super::tests::decode;
 
     #[test]
     fn body_wins_by_default_and_policies_apply() {
