@@ -383,6 +383,8 @@ async fn run(
         tokio::task::spawn_blocking(move || {
             let mut cache = LoadCache::default();
             let _ = load_paths_cached(&paths, &mut cache);
+            // The set compiled here is dropped at once; hand its pages back.
+            crate::scenario::memory::release_after_load();
             cache
         })
         .await

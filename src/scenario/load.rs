@@ -271,15 +271,47 @@ fn load_sources_with(
     compile_decoded(&order, &refs, problems)
 }
 
-/// One source, parsed and decoded.
+/// One source, parsed and decoded. The positioned tree is not kept (it is several times the
+/// size of the text): positions that compiling needs later are found by parsing the text again
+/// ([`Decoded::tree`]), which happens only for files with expectations or problems.
 #[derive(Debug)]
 struct Decoded {
+    /// How the file is named in messages.
+    label: String,
+    /// The file's text.
+    text: String,
+    format: Format,
+    base_dir: PathBuf,
     /// Syntax and shape problems.
     problems: Vec<Problem>,
     /// Positions of the shape problems (a compile problem at one of them is not repeated).
     shape_positions: Vec<Pos>,
-    /// The tree (for positions) and the decoded input, when the text parsed.
-    parsed: Option<(Node, Input)>,
+    /// The decoded input, when the text parsed.
+    input: Option<Input>,
+}
+
+impl Decoded {
+    /// A source that yielded nothing to compile.
+    fn failed(src: Source, problem: Problem) -> Self {
+        Self {
+            label: src.label,
+            text: src.text,
+            format: src.format,
+            base_dir: src.base_dir,
+            problems: vec![problem],
+            shape_positions: Vec::new(),
+            input: None,
+        }
+    }
+
+    /// The positioned tree of the text, parsed again.
+    fn tree(&self) -> Option<Node> {
+        let parsed = match self.format {
+            Format::Yaml => tree::parse_yaml(&self.text),
+            Format::Json => tree::parse_json(&self.text),
+        };
+        parsed.ok().flatten()
+    }
 }
 
 fn decode_source(src: Source) -> Decoded {
@@ -289,31 +321,26 @@ fn decode_source(src: Source) -> Decoded {
     };
     let root = match parsed {
         Err(e) => {
-            return Decoded {
-                problems: vec![Problem {
-                    file: src.label,
-                    pos: Some(e.pos),
-                    message: e.message,
-                }],
-                shape_positions: Vec::new(),
-                parsed: None,
+            let problem = Problem {
+                file: src.label.clone(),
+                pos: Some(e.pos),
+                message: e.message,
             };
+            return Decoded::failed(src, problem);
         }
         Ok(None) => {
-            return Decoded {
-                problems: vec![Problem {
-                    file: src.label,
-                    pos: None,
-                    message: "file is empty; a scenario file starts with `version: 1`".into(),
-                }],
-                shape_positions: Vec::new(),
-                parsed: None,
+            let problem = Problem {
+                file: src.label.clone(),
+                pos: None,
+                message: "file is empty; a scenario file starts with `version: 1`".into(),
             };
+            return Decoded::failed(src, problem);
         }
         Ok(Some(root)) => root,
     };
     let mut shape = Vec::new();
     let file = decode::scenario_file(&root, &mut shape);
+    drop(root);
     Decoded {
         shape_positions: shape.iter().map(|p| p.pos).collect(),
         problems: shape
@@ -324,14 +351,15 @@ fn decode_source(src: Source) -> Decoded {
                 message: p.message,
             })
             .collect(),
-        parsed: Some((
-            root,
-            Input {
-                label: src.label,
-                base_dir: src.base_dir,
-                file,
-            },
-        )),
+        input: Some(Input {
+            label: src.label.clone(),
+            base_dir: src.base_dir.clone(),
+            file,
+        }),
+        label: src.label,
+        text: src.text,
+        format: src.format,
+        base_dir: src.base_dir,
     }
 }
 
@@ -363,13 +391,17 @@ fn decode_all(sources: Vec<Source>) -> Vec<Decoded> {
                 Ok(v) => v,
                 // Decoding does not panic on input; if it ever did, say so instead of dying.
                 Err(_) => vec![Decoded {
+                    label: String::new(),
+                    text: String::new(),
+                    format: Format::Yaml,
+                    base_dir: PathBuf::new(),
                     problems: vec![Problem {
                         file: String::new(),
                         pos: None,
                         message: "internal error while decoding the scenario files".into(),
                     }],
                     shape_positions: Vec::new(),
-                    parsed: None,
+                    input: None,
                 }],
             })
             .collect()
@@ -384,19 +416,30 @@ fn compile_decoded(
     mut problems: Vec<Problem>,
 ) -> Result<ScenarioSet, LoadError> {
     let mut inputs: Vec<&Input> = Vec::with_capacity(decoded.len());
-    let mut trees: Vec<(&Node, &[Pos])> = Vec::with_capacity(decoded.len());
+    let mut sources: Vec<&Decoded> = Vec::with_capacity(decoded.len());
     for d in decoded {
         problems.extend(d.problems.iter().cloned());
-        if let Some((root, input)) = &d.parsed {
+        if let Some(input) = &d.input {
             inputs.push(input);
-            trees.push((root, &d.shape_positions));
+            sources.push(d);
         }
     }
+    // The trees of the inputs named by `needed` (parsed again, once each), by input index.
+    let trees_of = |needed: &mut dyn Iterator<Item = usize>| {
+        let mut trees: Vec<Option<Node>> = (0..sources.len()).map(|_| None).collect();
+        for i in needed {
+            if let (Some(slot @ None), Some(d)) = (trees.get_mut(i), sources.get(i)) {
+                *slot = d.tree();
+            }
+        }
+        trees
+    };
     let set = match compile::compile_refs(&inputs) {
         Ok(mut set) => {
+            let trees = trees_of(&mut set.expectations.iter().map(|e| e.origin.0));
             for e in &mut set.expectations {
                 let (input, path) = &e.origin;
-                if let (Some(input_ref), Some((root, _))) = (inputs.get(*input), trees.get(*input))
+                if let (Some(input_ref), Some(Some(root))) = (inputs.get(*input), trees.get(*input))
                 {
                     let pos = resolve(root, path);
                     e.location = Some(format!("{}:{}:{}", input_ref.label, pos.line, pos.col));
@@ -405,6 +448,7 @@ fn compile_decoded(
             Some(set)
         }
         Err(compile_problems) => {
+            let trees = trees_of(&mut compile_problems.iter().map(|p| p.input));
             for CompileProblem {
                 input,
                 path,
@@ -415,11 +459,13 @@ fn compile_decoded(
                     .get(input)
                     .map(|i| i.label.clone())
                     .unwrap_or_default();
-                let tree = trees.get(input);
-                let pos = tree.map(|(root, _)| resolve(root, &path));
+                let pos = trees
+                    .get(input)
+                    .and_then(Option::as_ref)
+                    .map(|root| resolve(root, &path));
                 // A value the decoder already rejected would be reported twice otherwise.
-                if let (Some(p), Some((_, shape))) = (pos, tree) {
-                    if shape.contains(&p) {
+                if let (Some(p), Some(d)) = (pos, sources.get(input)) {
+                    if d.shape_positions.contains(&p) {
                         continue;
                     }
                 }
@@ -458,7 +504,7 @@ fn compile_decoded(
 /// decoded again (the whole set is still compiled and checked).
 #[derive(Debug, Default)]
 pub struct LoadCache {
-    entries: std::collections::HashMap<String, (String, PathBuf, Decoded)>,
+    entries: std::collections::HashMap<String, Decoded>,
 }
 
 impl LoadCache {
@@ -490,23 +536,20 @@ pub fn load_paths_cached(
     let mut fresh = Vec::new();
     for src in sources {
         match old.remove(&src.label) {
-            Some(entry) if entry.0 == src.text && entry.1 == src.base_dir => {
+            Some(entry)
+                if entry.text == src.text
+                    && entry.base_dir == src.base_dir
+                    && entry.format == src.format =>
+            {
                 cache.entries.insert(src.label.clone(), entry);
             }
             _ => fresh.push(src),
         }
     }
-    let texts: Vec<(String, String, PathBuf)> = fresh
-        .iter()
-        .map(|s| (s.label.clone(), s.text.clone(), s.base_dir.clone()))
-        .collect();
-    for ((label, text, base), d) in texts.into_iter().zip(decode_all(fresh)) {
-        cache.entries.insert(label, (text, base, d));
+    for d in decode_all(fresh) {
+        cache.entries.insert(d.label.clone(), d);
     }
-    let refs: Vec<&Decoded> = order
-        .iter()
-        .filter_map(|l| cache.entries.get(l).map(|(_, _, d)| d))
-        .collect();
+    let refs: Vec<&Decoded> = order.iter().filter_map(|l| cache.entries.get(l)).collect();
     compile_decoded(&order, &refs, problems)
 }
 
@@ -724,6 +767,42 @@ mod tests {
             accounts: 0,
         };
         assert_eq!(s.to_string(), "3 files, 42 stubs, 1 site");
+    }
+
+    #[test]
+    fn cached_files_still_give_positions_for_expectations_and_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.yaml");
+        let b = dir.path().join("b.yaml");
+        std::fs::write(
+            &a,
+            "version: 1\nstubs:\n  - name: a\n    request: {method: x.a}\n    response: {}\nexpect:\n  - stub: b\n",
+        )
+        .unwrap();
+        let stub_b = |name: &str| {
+            format!(
+                "version: 1\nstubs:\n  - name: {name}\n    request: {{method: x.b}}\n    response: {{}}\n"
+            )
+        };
+        std::fs::write(&b, stub_b("b")).unwrap();
+        let paths = vec![dir.path().to_path_buf()];
+        let mut cache = LoadCache::default();
+        let set = load_paths_cached(&paths, &mut cache).unwrap();
+        let fresh = load_paths(&paths).unwrap();
+        let location = |set: &ScenarioSet| set.expectations[0].location.clone();
+        assert!(
+            location(&set).unwrap().ends_with("a.yaml:7:5"),
+            "{:?}",
+            location(&set)
+        );
+        assert_eq!(location(&set), location(&fresh));
+        // a.yaml is unchanged (cached); its expectation now names a stub that is gone.
+        std::fs::write(&b, stub_b("c")).unwrap();
+        let cached = load_paths_cached(&paths, &mut cache).unwrap_err();
+        let fresh = load_paths(&paths).unwrap_err();
+        assert_eq!(cached, fresh);
+        assert!(cached.problems[0].file.ends_with("a.yaml"), "{cached}");
+        assert!(cached.problems[0].pos.is_some(), "{cached}");
     }
 
     #[test]
