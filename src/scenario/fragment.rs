@@ -13,7 +13,7 @@ use super::decode::{self, ShapeProblem};
 use super::expect::{self, CompiledExpectation};
 use super::load::{Format, LoadError, Problem, resolve};
 use super::model::{ScenarioFile, Stub};
-use super::tree::{self, Node, Pos};
+use super::tree::{Node, Pos};
 
 /// Where stubs added at run time say they come from.
 pub const RUNTIME_ORIGIN: &str = "admin API";
@@ -133,11 +133,7 @@ pub fn expectations(
 }
 
 fn parse(text: &str, format: Format, label: &str, what: &str) -> Result<Node, LoadError> {
-    let parsed = match format {
-        Format::Yaml => tree::parse_yaml(text),
-        Format::Json => tree::parse_json(text),
-    };
-    match parsed {
+    match format.parse(text) {
         Ok(Some(root)) => Ok(root),
         Ok(None) => Err(single(
             label,

@@ -121,6 +121,14 @@ impl Format {
             _ => None,
         }
     }
+
+    /// Parses `text` in this format into a positioned tree (`None`: the text is empty).
+    pub(crate) fn parse(self, text: &str) -> Result<Option<Node>, tree::SyntaxError> {
+        match self {
+            Format::Yaml => tree::parse_yaml(text),
+            Format::Json => tree::parse_json(text),
+        }
+    }
 }
 
 /// One scenario text to load.
@@ -306,20 +314,12 @@ impl Decoded {
 
     /// The positioned tree of the text, parsed again.
     fn tree(&self) -> Option<Node> {
-        let parsed = match self.format {
-            Format::Yaml => tree::parse_yaml(&self.text),
-            Format::Json => tree::parse_json(&self.text),
-        };
-        parsed.ok().flatten()
+        self.format.parse(&self.text).ok().flatten()
     }
 }
 
 fn decode_source(src: Source) -> Decoded {
-    let parsed = match src.format {
-        Format::Yaml => tree::parse_yaml(&src.text),
-        Format::Json => tree::parse_json(&src.text),
-    };
-    let root = match parsed {
+    let root = match src.format.parse(&src.text) {
         Err(e) => {
             let problem = Problem {
                 file: src.label.clone(),
