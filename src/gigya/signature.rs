@@ -61,8 +61,11 @@ fn rfc3986_encode_into(out: &mut String, s: &str) {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
             continue;
         }
-        // Runs of unreserved bytes are ASCII, so these slices fall on char boundaries.
-        out.push_str(s.get(plain..i).unwrap_or_default());
+        // A run of unreserved bytes is ASCII, so it starts and ends on char boundaries (the
+        // bytes of one escaped character have no run between them).
+        if plain < i {
+            out.push_str(s.get(plain..i).unwrap_or_default());
+        }
         out.push('%');
         out.push(char::from(HEX[usize::from(b >> 4)]));
         out.push(char::from(HEX[usize::from(b & 0x0F)]));
