@@ -322,23 +322,29 @@ mod tests {
     }
 
     /// A plain reference decoder: pieces by `&`, name and value by the first `=`, escapes
-    /// checked byte by byte; the first bad `%` is reported (`Some(offset)`), or `None` when a
-    /// decoded name or value is not UTF-8.
+    /// checked byte by byte. The first problem is reported, piece by piece: in a piece, its
+    /// first bad `%` (`Some(offset)`), else `None` when its decoded name or value is not UTF-8.
     fn naive(raw: &str) -> Result<Vec<(String, String)>, Option<usize>> {
         let bytes = raw.as_bytes();
-        if let Some(at) = (0..bytes.len()).find(|&i| {
+        let bad = |i: usize| {
             bytes[i] == b'%'
                 && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
                     && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
-        }) {
-            return Err(Some(at));
-        }
+        };
         let text = |s: &str| String::from_utf8(percent_decode(s.as_bytes())).map_err(|_| None);
-        raw.split('&')
-            .map(|piece| piece.split_once('=').unwrap_or((piece, "")))
-            .filter(|(name, _)| !name.is_empty())
-            .map(|(name, value)| Ok((text(name)?, text(value)?)))
-            .collect()
+        let mut out = Vec::new();
+        let mut start = 0;
+        for piece in raw.split('&') {
+            if let Some(at) = (start..start + piece.len()).find(|&i| bad(i)) {
+                return Err(Some(at));
+            }
+            start += piece.len() + 1;
+            let (name, value) = piece.split_once('=').unwrap_or((piece, ""));
+            if !name.is_empty() {
+                out.push((text(name)?, text(value)?));
+            }
+        }
+        Ok(out)
     }
 
     #[test]
@@ -365,6 +371,39 @@ mod tests {
             match (decode(None, Some(&raw)), naive(&raw)) {
                 (Ok(p), Ok(expected)) => {
                     // Repeated names merge; compare the last value of each.
+                    for (name, _) in &expected {
+                        let last = expected.iter().rev().find(|(n, _)| n == name).unwrap();
+                        assert_eq!(
+                            p.get(name).map(Param::value),
+                            Some(last.1.as_str()),
+                            "{raw}"
+                        );
+                    }
+                }
+                (Err(DecodeError::BadPercent { offset, .. }), Err(Some(at))) => {
+                    assert_eq!(offset, at, "{raw}");
+                }
+                (Err(DecodeError::InvalidUtf8 { .. }), Err(None)) => {}
+                (got, want) => panic!("{raw}: {got:?} against {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn random_forms_decode_like_the_reference() {
+        // Bytes that matter to the scanner, hex digits on both sides of 8, and a two-byte
+        // character; lengths across several blocks, so escapes and pieces straddle block edges.
+        const ALPHABET: [&str; 16] = [
+            "%", "&", "=", "+", "0", "7", "8", "9", "a", "f", "F", "g", "G", "z", "é", "%C3%A9",
+        ];
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..20_000 {
+            let len = rng.usize(0..200);
+            let raw: String = (0..len)
+                .map(|_| ALPHABET[rng.usize(..ALPHABET.len())])
+                .collect();
+            match (decode(None, Some(&raw)), naive(&raw)) {
+                (Ok(p), Ok(expected)) => {
                     for (name, _) in &expected {
                         let last = expected.iter().rev().find(|(n, _)| n == name).unwrap();
                         assert_eq!(
