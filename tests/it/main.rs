@@ -23,4 +23,5 @@ mod node_sdk;
 mod proxy_tls;
 mod record;
 mod remote_cli;
+mod robustness;
 mod support;
