@@ -96,6 +96,9 @@ enum ReportFormat {
     Junit,
 }
 
+/// The journal filters `POST /__admin/verify` takes, for messages.
+const VERIFY_FILTERS: &str = "method, param.<name>, header.<name>, stub, unmatched, since";
+
 pub(super) fn verify(
     shared: &Shared,
     parts: &http::request::Parts,
@@ -105,6 +108,7 @@ pub(super) fn verify(
     let mut format = ReportFormat::Json;
     let params = crate::gigya::params::Params::decode(query, None, Default::default())
         .map_err(|e| AdminError::bad_request(format!("cannot read the query string: {e}")))?;
+    let mut scope = Vec::new();
     for p in params.iter() {
         match (p.name(), p.value()) {
             ("format", "json") => format = ReportFormat::Json,
@@ -115,13 +119,21 @@ pub(super) fn verify(
                     "format={other:?}: expected json, text or junit"
                 )));
             }
+            ("limit", _) => {
+                return Err(AdminError::bad_request(
+                    "`limit` does not apply to verify: every entry the filters select counts",
+                ));
+            }
+            (key, value) if Filter::is_key(key) => scope.push((key, value)),
             (other, _) => {
                 return Err(AdminError::bad_request(format!(
-                    "unknown parameter `{other}`; POST /__admin/verify takes only `format`"
+                    "unknown parameter `{other}`; POST /__admin/verify takes `format` and the journal filters ({VERIFY_FILTERS})"
                 )));
             }
         }
     }
+    let filter = Filter::from_pairs(scope.iter().copied())
+        .map_err(|e| AdminError::bad_request(e.to_string()))?;
     let journal = shared.engine.journal();
     if !journal.enabled() {
         return Err(AdminError::new(
@@ -140,8 +152,16 @@ pub(super) fn verify(
             .map_err(|e| AdminError::invalid("the posted expectations are invalid", e))?;
         &posted
     };
-    let (entries, stats): (Vec<Arc<Entry>>, Stats) = journal.snapshot();
-    let report = verify::evaluate(expectations, &set, &entries, stats.dropped);
+    let (mut entries, stats): (Vec<Arc<Entry>>, Stats) =
+        journal.after(filter.since_id.unwrap_or(0));
+    entries.retain(|e| filter.matches(e));
+    let mut report = verify::evaluate(
+        expectations,
+        &set,
+        &entries,
+        filter.dropped_in_scope(&stats),
+    );
+    report.scope = crate::journal::filter::describe(&scope);
     Ok(match format {
         ReportFormat::Json => text_response(
             StatusCode::OK,

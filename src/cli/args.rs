@@ -184,6 +184,16 @@ pub struct VerifyArgs {
     /// Also write the result as JUnit XML to this file.
     #[arg(long, env = "GIGYA_MOCK_JUNIT")]
     pub junit: Option<PathBuf>,
+    /// Count only the journal entries this filter selects: `header.<name>=…`,
+    /// `param.<name>=…`, `method=…`, `stub=…`, `unmatched=…`, `since=<id or time>`. Repeat it
+    /// (or join filters with `&`) to combine them; every one must hold.
+    #[arg(
+        long = "filter",
+        value_name = "KEY=VALUE",
+        env = "GIGYA_MOCK_VERIFY_FILTER",
+        value_delimiter = '&'
+    )]
+    pub filters: Vec<String>,
 }
 
 /// How `journal` prints.
@@ -209,6 +219,15 @@ pub struct JournalArgs {
     /// Keep printing new requests as they arrive (table and json formats).
     #[arg(short, long, env = "GIGYA_MOCK_FOLLOW")]
     pub follow: bool,
+    /// Print only the entries this filter selects (the same filters as `verify --filter`).
+    /// Repeat it (or join filters with `&`) to combine them.
+    #[arg(
+        long = "filter",
+        value_name = "KEY=VALUE",
+        env = "GIGYA_MOCK_JOURNAL_FILTER",
+        value_delimiter = '&'
+    )]
+    pub filters: Vec<String>,
 }
 
 /// `validate` arguments.

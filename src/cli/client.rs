@@ -10,6 +10,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 
+use crate::journal::filter::Filter;
 use crate::journal::{Entry, Stats};
 
 /// How long one admin call may take.
@@ -131,5 +132,55 @@ impl Admin {
                 return Ok((out, page.journal));
             }
         }
+    }
+}
+
+/// The journal filters given with `--filter KEY=VALUE`: which entries `verify` counts and
+/// `journal` prints.
+#[derive(Debug, Default)]
+pub(super) struct Scope {
+    pub(super) filter: Filter,
+    pairs: Vec<(String, String)>,
+}
+
+impl Scope {
+    /// Reads `KEY=VALUE` filters (the admin API's journal filters, without `limit`).
+    ///
+    /// # Errors
+    /// A filter without `=`, an unknown key, a bad value.
+    pub(super) fn parse(filters: &[String]) -> anyhow::Result<Self> {
+        let mut pairs = Vec::new();
+        for f in filters {
+            let Some((key, value)) = f.split_once('=') else {
+                bail!("--filter {f:?}: expected KEY=VALUE, e.g. header.x-test-id=checkout");
+            };
+            if key == "limit" {
+                bail!("--filter limit: every entry the filters select is read; drop `limit`");
+            }
+            if !Filter::is_key(key) {
+                bail!(
+                    "--filter {f:?}: unknown filter `{key}`; expected one of: method, param.<name>, header.<name>, stub, unmatched, since"
+                );
+            }
+            pairs.push((key.to_owned(), value.to_owned()));
+        }
+        let filter = Filter::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(|e| anyhow::anyhow!("--filter: {e}"))?;
+        Ok(Self { filter, pairs })
+    }
+
+    /// The filters as a query string (empty without filters).
+    pub(super) fn query(&self) -> String {
+        crate::exchange::form_encode(self.pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
+
+    /// How reports name the filters; `None` without filters.
+    pub(super) fn describe(&self) -> Option<String> {
+        let pairs: Vec<(&str, &str)> = self
+            .pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        crate::journal::filter::describe(&pairs)
     }
 }

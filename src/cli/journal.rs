@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 
 use super::args::{JournalArgs, JournalFormat};
-use super::client::Admin;
+use super::client::{Admin, Scope};
 use crate::journal::entry::shorten;
 use crate::journal::{Entry, Stats, har};
 
@@ -29,7 +29,13 @@ pub(super) fn run(args: &JournalArgs) -> anyhow::Result<ExitCode> {
 
 async fn print(args: &JournalArgs) -> anyhow::Result<()> {
     let admin = Admin::new(&args.url)?;
-    let (entries, stats) = admin.entries_after(0).await?;
+    let scope = Scope::parse(&args.filters)?;
+    let filter = &scope.filter;
+    let start = filter.since_id.unwrap_or(0);
+    let (mut entries, stats) = admin.entries_after(start).await?;
+    // Following goes on from the newest entry read, whether the filters keep it or not.
+    let mut since = entries.last().map_or(stats.last_id, |e| e.id);
+    entries.retain(|e| filter.matches(e));
     let mut out = std::io::stdout().lock();
     match args.format {
         JournalFormat::Har => {
@@ -53,7 +59,6 @@ async fn print(args: &JournalArgs) -> anyhow::Result<()> {
     if !args.follow {
         return Ok(());
     }
-    let mut since = entries.last().map_or(stats.last_id, |e| e.id);
     loop {
         tokio::time::sleep(POLL).await;
         let (mut entries, stats) = admin.entries_after(since).await?;
@@ -66,6 +71,7 @@ async fn print(args: &JournalArgs) -> anyhow::Result<()> {
             continue;
         };
         since = last.id;
+        entries.retain(|e| filter.matches(e));
         let mut out = std::io::stdout().lock();
         match args.format {
             JournalFormat::Json => json_lines(&mut out, &entries)?,

@@ -9,7 +9,7 @@ use anyhow::{Context as _, bail};
 use bytes::Bytes;
 
 use super::args::VerifyArgs;
-use super::client::Admin;
+use super::client::{Admin, Scope};
 use crate::journal::junit;
 use crate::journal::verify::{self, Report};
 use crate::scenario;
@@ -60,10 +60,15 @@ pub(super) fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
 /// The report, or `None` after printing why the scenario files cannot be used.
 async fn report(args: &VerifyArgs) -> anyhow::Result<Option<Report>> {
     let admin = Admin::new(&args.url)?;
+    let scope = Scope::parse(&args.filters)?;
     if args.scenarios.is_empty() {
-        let answer = admin
-            .call(http::Method::POST, "/__admin/verify", Bytes::new())
-            .await?;
+        let query = scope.query();
+        let path = if query.is_empty() {
+            "/__admin/verify".to_owned()
+        } else {
+            format!("/__admin/verify?{query}")
+        };
+        let answer = admin.call(http::Method::POST, &path, Bytes::new()).await?;
         if !answer.status.is_success() {
             bail!(
                 "POST /__admin/verify answered {}: {}",
@@ -88,17 +93,24 @@ async fn report(args: &VerifyArgs) -> anyhow::Result<Option<Report>> {
             return Ok(None);
         }
     };
-    let (entries, stats) = admin.entries_after(0).await?;
+    let filter = &scope.filter;
+    let (entries, stats) = admin.entries_after(filter.since_id.unwrap_or(0)).await?;
     if stats.capacity == 0 {
         bail!(
             "the server's journal is disabled (--journal-size 0): there is nothing to verify against"
         );
     }
-    let entries: Vec<Arc<_>> = entries.into_iter().map(Arc::new).collect();
-    Ok(Some(verify::evaluate(
+    let entries: Vec<Arc<_>> = entries
+        .into_iter()
+        .filter(|e| filter.matches(e))
+        .map(Arc::new)
+        .collect();
+    let mut report = verify::evaluate(
         &set.expectations,
         &set,
         &entries,
-        stats.dropped,
-    )))
+        filter.dropped_in_scope(&stats),
+    );
+    report.scope = scope.describe();
+    Ok(Some(report))
 }

@@ -1,11 +1,12 @@
 //! Journal filters, as the admin API's query strings spell them:
-//! `method=…&param.UID=…&stub=…&unmatched=true&since=…&limit=…`.
+//! `method=…&param.UID=…&header.X-Test=…&stub=…&unmatched=true&since=…&limit=…`.
 //!
 //! Unknown keys and bad values are errors that name the key, so a typo never silently widens
 //! a query.
 
 use std::time::SystemTime;
 
+use super::Stats;
 use super::entry::{AnsweredBy, Entry};
 use crate::gigya::params::{ConflictPolicy, Params, parse_bool};
 
@@ -16,7 +17,7 @@ pub const DEFAULT_LIMIT: usize = 1000;
 pub const MAX_LIMIT: usize = 10_000;
 
 /// The filter keys, for messages.
-pub const KEYS: &str = "method, param.<name>, stub, unmatched, since, limit";
+pub const KEYS: &str = "method, param.<name>, header.<name>, stub, unmatched, since, limit";
 
 /// A bad filter.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +31,9 @@ pub struct Filter {
     pub method: Option<String>,
     /// Parameters that must have these (redacted) values; names ignore ASCII case.
     pub params: Vec<(String, String)>,
+    /// Request headers that must have these (redacted) values; names ignore ASCII case, and a
+    /// header sent several times passes when one of its values does.
+    pub headers: Vec<(http::HeaderName, String)>,
     /// Answered by this stub.
     pub stub: Option<String>,
     /// `Some(true)`: unmatched calls only; `Some(false)`: everything else.
@@ -47,6 +51,7 @@ impl Default for Filter {
         Self {
             method: None,
             params: Vec::new(),
+            headers: Vec::new(),
             stub: None,
             unmatched: None,
             since_id: None,
@@ -64,9 +69,26 @@ impl Filter {
     pub fn parse(query: Option<&str>) -> Result<Self, FilterError> {
         let params = Params::decode(query, None, ConflictPolicy::default())
             .map_err(|e| FilterError(format!("cannot read the query string: {e}")))?;
+        Self::from_pairs(params.iter().map(|p| (p.name(), p.value())))
+    }
+
+    /// Whether `key` is a filter key (`param.` and `header.` ones included).
+    #[must_use]
+    pub fn is_key(key: &str) -> bool {
+        matches!(key, "method" | "stub" | "unmatched" | "since" | "limit")
+            || key.starts_with("param.")
+            || key.starts_with("header.")
+    }
+
+    /// Builds a filter from decoded `key=value` pairs.
+    ///
+    /// # Errors
+    /// Unknown keys, bad values.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, FilterError> {
         let mut f = Filter::default();
-        for p in params.iter() {
-            let (key, value) = (p.name(), p.value());
+        for (key, value) in pairs {
             match key {
                 "method" => f.method = Some(value.to_owned()),
                 "stub" => f.stub = Some(value.to_owned()),
@@ -87,19 +109,39 @@ impl Filter {
                             ))
                         })?;
                 }
-                _ => match key.strip_prefix("param.") {
-                    Some(name) if !name.is_empty() => {
+                _ => {
+                    if let Some(name) = key.strip_prefix("param.").filter(|n| !n.is_empty()) {
                         f.params.push((name.to_owned(), value.to_owned()));
-                    }
-                    _ => {
+                    } else if let Some(name) = key.strip_prefix("header.") {
+                        let name = http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                            FilterError(format!("`{key}`: `{name}` is not a header name"))
+                        })?;
+                        f.headers.push((name, value.to_owned()));
+                    } else {
                         return Err(FilterError(format!(
                             "unknown filter `{key}`; expected one of: {KEYS}"
                         )));
                     }
-                },
+                }
             }
         }
         Ok(f)
+    }
+
+    /// How many of the journal's evicted entries this filter might have selected: none when
+    /// it starts after an id the journal still holds (evicted entries are the oldest), else
+    /// every one.
+    #[must_use]
+    pub fn dropped_in_scope(&self, stats: &Stats) -> u64 {
+        match self.since_id {
+            Some(since) => {
+                let held = u64::try_from(stats.size).unwrap_or(u64::MAX);
+                // Evicted ids lie just below the oldest held one.
+                let below_held = stats.last_id.saturating_sub(held);
+                below_held.saturating_sub(since).min(stats.dropped)
+            }
+            None => stats.dropped,
+        }
     }
 
     /// Whether an entry passes.
@@ -133,7 +175,25 @@ impl Filter {
         self.params
             .iter()
             .all(|(name, value)| e.param(name) == Some(value.as_str()))
+            && self.headers.iter().all(|(name, value)| {
+                e.request
+                    .headers
+                    .iter()
+                    .any(|(n, v)| n == name && v.as_bytes() == value.as_bytes())
+            })
     }
+}
+
+/// The filters of a scoped verification as reports show them (`header.x-test=a, since=4`).
+#[must_use]
+pub fn describe(pairs: &[(&str, &str)]) -> Option<String> {
+    (!pairs.is_empty()).then(|| {
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 fn parse_since(value: &str, f: &mut Filter) -> Result<(), FilterError> {
@@ -179,9 +239,11 @@ mod tests {
         for (q, msg) in [
             (
                 "metod=a",
-                "unknown filter `metod`; expected one of: method, param.<name>, stub, unmatched, since, limit",
+                "unknown filter `metod`; expected one of: method, param.<name>, header.<name>, stub, unmatched, since, limit",
             ),
             ("param.=x", "unknown filter `param.`"),
+            ("header.=x", "`header.`: `` is not a header name"),
+            ("header.a%20b=x", "`header.a b`: `a b` is not a header name"),
             ("limit=0", "limit=\"0\": expected a number from 1 to 10000"),
             (
                 "limit=10001",
@@ -200,6 +262,38 @@ mod tests {
             let e = Filter::parse(Some(q)).unwrap_err();
             assert!(e.0.starts_with(msg), "{q}: {e}");
         }
+    }
+
+    #[test]
+    fn evicted_entries_are_in_scope_unless_the_filter_starts_after_them() {
+        // Ids 1..=10 recorded, 1..=6 evicted, 7..=10 held.
+        let stats = Stats {
+            capacity: 4,
+            size: 4,
+            recorded: 10,
+            dropped: 6,
+            last_id: 10,
+            body_limit: 0,
+        };
+        let scope = |q: &str| Filter::parse(Some(q)).unwrap().dropped_in_scope(&stats);
+        assert_eq!(scope(""), 6);
+        assert_eq!(
+            scope("since=2000-01-01T00:00:00Z"),
+            6,
+            "times say nothing of ids"
+        );
+        assert_eq!(scope("since=0"), 6);
+        assert_eq!(scope("since=4"), 2, "ids 5 and 6 were evicted");
+        assert_eq!(scope("since=6"), 0);
+        assert_eq!(scope("since=9"), 0);
+        // After a clear, the counters restart but ids go on.
+        let cleared = Stats {
+            size: 0,
+            recorded: 0,
+            dropped: 0,
+            ..stats
+        };
+        assert_eq!(Filter::parse(None).unwrap().dropped_in_scope(&cleared), 0);
     }
 
     #[test]
@@ -222,5 +316,19 @@ mod tests {
         assert!(!yes("since=5"));
         assert!(yes("since=2000-01-01T00:00:00Z"));
         assert!(!yes("since=2999-01-01T00:00:00Z"));
+        assert!(!yes("header.X-Test=a"), "no such header yet");
+        for (name, value) in [("x-test", "a"), ("x-test", "b"), ("x-other", "c")] {
+            e.request.headers.push((
+                http::HeaderName::from_static(name),
+                http::HeaderValue::from_static(value),
+            ));
+        }
+        let yes = |q: &str| Filter::parse(Some(q)).unwrap().matches(&e);
+        assert!(yes("header.X-Test=a"), "names ignore case");
+        assert!(yes("header.x-test=b"), "any of a repeated header's values");
+        assert!(!yes("header.x-test=c"));
+        assert!(!yes("header.x-test=A"), "values are compared exactly");
+        assert!(yes("header.x-test=a&header.x-other=c&param.UID=u1"));
+        assert!(!yes("header.x-test=a&header.x-other=a"));
     }
 }

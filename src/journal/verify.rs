@@ -37,6 +37,10 @@ pub struct Report {
     pub failed: usize,
     /// Entries examined.
     pub entries: usize,
+    /// The journal filter that chose the entries examined (`header.x-test=a, since=42`), when
+    /// not the whole journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
     /// Entries the journal had evicted before the check.
     pub dropped: u64,
     /// Set when evictions make some verdicts unreliable.
@@ -212,6 +216,7 @@ pub fn evaluate(
         total: results.len(),
         failed,
         entries: entries.len(),
+        scope: None,
         dropped,
         warning,
         results,
@@ -370,7 +375,11 @@ impl Report {
                     }
                 }
             } else if self.entries == 0 {
-                let _ = writeln!(out, "      closest calls: none (no calls were recorded)");
+                let why = match self.scope {
+                    Some(_) => "the filter selected no calls",
+                    None => "no calls were recorded",
+                };
+                let _ = writeln!(out, "      closest calls: none ({why})");
             } else if v.extra.is_empty() {
                 let _ = writeln!(
                     out,
@@ -387,25 +396,26 @@ impl Report {
         out.push('\n');
         if self.total == 0 {
             out.push_str("no expectations to verify\n");
-        } else if self.passed {
-            let _ = writeln!(
-                out,
-                "all {} expectation{} met ({} call{} recorded)",
-                self.total,
-                if self.total == 1 { "" } else { "s" },
-                self.entries,
-                if self.entries == 1 { "" } else { "s" }
-            );
         } else {
-            let _ = writeln!(
-                out,
-                "{} of {} expectation{} not met ({} call{} recorded)",
-                self.failed,
-                self.total,
-                if self.total == 1 { "" } else { "s" },
+            let calls = format!(
+                "{} call{} {}",
                 self.entries,
-                if self.entries == 1 { "" } else { "s" }
+                if self.entries == 1 { "" } else { "s" },
+                match &self.scope {
+                    Some(filter) => format!("selected by {filter}"),
+                    None => "recorded".to_owned(),
+                }
             );
+            let plural = if self.total == 1 { "" } else { "s" };
+            if self.passed {
+                let _ = writeln!(out, "all {} expectation{plural} met ({calls})", self.total);
+            } else {
+                let _ = writeln!(
+                    out,
+                    "{} of {} expectation{plural} not met ({calls})",
+                    self.failed, self.total
+                );
+            }
         }
         if let Some(w) = &self.warning {
             let _ = writeln!(out, "warning: {w}");

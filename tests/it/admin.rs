@@ -776,6 +776,125 @@ async fn verify_reports_met_and_unmet_expectations() {
     }
 }
 
+/// A form POST tagged with `x-test-id: <test>`, as one of several tests sharing a server.
+async fn tagged_call(s: &TestServer, test: &str, path: &str, form: &str) {
+    send(
+        http::Request::post(s.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-test-id", test)
+            .body(http_body_util::Full::new(bytes::Bytes::from(
+                form.to_owned(),
+            )))
+            .unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn verify_counts_only_the_entries_its_filters_select() {
+    let s = TestServer::start(STUBS).await;
+    // Two tests share the server and make the same calls; only "b" deletes an account.
+    for test in ["a", "b"] {
+        tagged_call(&s, test, "/accounts.setAccountInfo", "UID=u-100").await;
+    }
+    tagged_call(&s, "b", "/accounts.deleteAccount", "UID=u-100").await;
+    let v = s.call("POST", "/__admin/verify", "").await.json();
+    assert_eq!(
+        v["passed"], false,
+        "the whole journal: gold twice, a delete"
+    );
+    assert!(v.get("scope").is_none());
+
+    let v = s
+        .call("POST", "/__admin/verify?header.X-Test-Id=a", "")
+        .await
+        .json();
+    assert_eq!(v["passed"], true, "{v}");
+    assert_eq!(v["entries"], 1);
+    assert_eq!(v["scope"], "header.X-Test-Id=a");
+    let v = s
+        .call("POST", "/__admin/verify?header.x-test-id=b", "")
+        .await
+        .json();
+    assert_eq!(v["results"][0]["passed"], true, "b called gold once");
+    assert_eq!(v["results"][1]["passed"], false, "b deleted an account");
+    assert_eq!(v["results"][1]["matching"], serde_json::json!([3]));
+
+    // `since` scopes to what happened after a point, other filters narrow further.
+    let r = s
+        .call(
+            "POST",
+            "/__admin/verify?since=1&param.UID=u-100&format=text",
+            "",
+        )
+        .await;
+    assert!(
+        r.text().ends_with(
+            "1 of 2 expectations not met (2 calls selected by since=1, param.UID=u-100)\n"
+        ),
+        "{}",
+        r.text()
+    );
+    let r = s
+        .call("POST", "/__admin/verify?header.x-test-id=c&format=text", "")
+        .await;
+    assert!(
+        r.text()
+            .contains("closest calls: none (the filter selected no calls)"),
+        "{}",
+        r.text()
+    );
+
+    for (q, msg) in [
+        (
+            "limit=5",
+            "`limit` does not apply to verify: every entry the filters select counts",
+        ),
+        (
+            "UID=u-100",
+            "unknown parameter `UID`; POST /__admin/verify takes `format` and the journal filters (method, param.<name>, header.<name>, stub, unmatched, since)",
+        ),
+        ("header.a%20b=1", "`header.a b`: `a b` is not a header name"),
+        ("since=soon", "since=\"soon\": expected an entry id"),
+    ] {
+        let r = s.call("POST", &format!("/__admin/verify?{q}"), "").await;
+        assert_eq!(r.status, 400, "{q}");
+        assert!(
+            r.json()["error"].as_str().unwrap().contains(msg),
+            "{q}: {}",
+            r.text()
+        );
+    }
+}
+
+#[tokio::test]
+async fn evictions_before_a_verification_starts_do_not_make_it_unreliable() {
+    let s = server_with(
+        JournalConfig {
+            capacity: 3,
+            body_limit: 64,
+        },
+        ServerConfig::default(),
+    )
+    .await;
+    for i in 0..5 {
+        s.post_form("/accounts.setAccountInfo", &format!("UID=u-{i}"))
+            .await;
+    }
+    // Ids 1 and 2 were evicted; 3, 4 and 5 are held.
+    let v = s.call("POST", "/__admin/verify", "").await.json();
+    assert_eq!(v["dropped"], 2);
+    assert_eq!(v["results"][1]["reliable"], false);
+    let v = s.call("POST", "/__admin/verify?since=1", "").await.json();
+    assert_eq!(v["dropped"], 1, "id 2 was evicted and comes after 1");
+    assert_eq!(v["results"][1]["reliable"], false);
+    let v = s.call("POST", "/__admin/verify?since=2", "").await.json();
+    assert_eq!(v["dropped"], 0, "{v}");
+    assert_eq!(v["results"][1]["reliable"], true);
+    assert!(v.get("warning").is_none());
+    assert_eq!(v["entries"], 3);
+}
+
 #[tokio::test]
 async fn the_admin_port_splits_the_admin_api_off() {
     let s = server_with(

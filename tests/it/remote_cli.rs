@@ -188,6 +188,91 @@ async fn journal_prints_a_table_json_lines_and_har() {
     );
 }
 
+/// A form POST tagged with `x-test-id: <test>`, as one of several tests sharing a server.
+async fn tagged(s: &TestServer, test: &str, path: &str, form: &str) {
+    crate::support::send(
+        http::Request::post(s.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-test-id", test)
+            .body(http_body_util::Full::new(bytes::Bytes::from(
+                form.to_owned(),
+            )))
+            .unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_and_journal_read_only_what_their_filters_select() {
+    let s = TestServer::start(STUBS).await;
+    let url = s.url("");
+    // Two tests share the server: "a" logs in once and updates u-100, "b" logs in twice.
+    tagged(&s, "a", "/accounts.login", "loginID=a").await;
+    tagged(&s, "b", "/accounts.login", "loginID=b").await;
+    tagged(&s, "a", "/accounts.setAccountInfo", "UID=u-100").await;
+    tagged(&s, "b", "/accounts.login", "loginID=b2").await;
+    let (code, stdout, _) = run(&["verify", "--url", &url]).await;
+    assert_eq!(
+        code, 1,
+        "logins stay rare fails on the whole journal: {stdout}"
+    );
+    let (code, stdout, stderr) =
+        run(&["verify", "--url", &url, "--filter", "header.x-test-id=a"]).await;
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    insta::assert_snapshot!("verify_filtered", stdout);
+
+    // Expectations from local files are checked against the selected entries too; filters
+    // can be joined with `&`.
+    let dir = temp_files(&[(
+        "expect.yaml",
+        "version: 1\nexpect:\n  - request: {method: accounts.login}\n    times: 2\n",
+    )]);
+    let path = dir.path().to_str().unwrap().to_owned();
+    let (code, stdout, stderr) = run(&[
+        "verify",
+        "--url",
+        &url,
+        "--scenarios",
+        &path,
+        "--filter",
+        "header.x-test-id=b&since=2",
+    ])
+    .await;
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stdout.ends_with(
+            "1 of 1 expectation not met (1 call selected by header.x-test-id=b, since=2)\n"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("arrived:  1 call (#4)"), "{stdout}");
+
+    let (code, stdout, stderr) =
+        run(&["journal", "--url", &url, "--filter", "header.x-test-id=b"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!("journal_filtered", redact(&stdout, &s));
+
+    for (filter, message) in [
+        ("nope", "--filter \"nope\": expected KEY=VALUE"),
+        (
+            "limit=3",
+            "--filter limit: every entry the filters select is read",
+        ),
+        ("uid=u-1", "--filter \"uid=u-1\": unknown filter `uid`"),
+        (
+            "since=soon",
+            "--filter: since=\"soon\": expected an entry id",
+        ),
+    ] {
+        let (code, stdout, stderr) = run(&["verify", "--url", &url, "--filter", filter]).await;
+        assert_eq!(code, 2, "{filter}: {stdout}{stderr}");
+        assert!(stderr.contains(message), "{filter}: {stderr}");
+        let (code, _, stderr) = run(&["journal", "--url", &url, "--filter", filter]).await;
+        assert_ne!(code, 0, "{filter}");
+        assert!(stderr.contains(message), "{filter}: {stderr}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn journal_follow_prints_new_requests_as_they_arrive() {
     let s = TestServer::start(STUBS).await;
