@@ -867,6 +867,60 @@ async fn verify_counts_only_the_entries_its_filters_select() {
     }
 }
 
+/// The README's recipe for parallel tests on one server: stubs scoped by a header, checks
+/// scoped by the same header, clean-up by name.
+#[tokio::test]
+async fn parallel_tests_keep_to_their_own_stubs_and_calls() {
+    let s = TestServer::start(STUBS).await;
+    for test in ["checkout", "profile"] {
+        let stub = format!(
+            "name: {test}-locked\nrequest:\n  method: accounts.getAccountInfo\n  headers: {{ X-Test-Id: {test} }}\nresponse: {{ errorCode: 403120, body: {{ test: {test} }} }}\n"
+        );
+        let r = s.call("POST", "/__admin/stubs", &stub).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let answer = |test: &'static str| {
+        let url = s.url("/accounts.getAccountInfo");
+        async move {
+            send(
+                http::Request::post(url)
+                    .header("x-test-id", test)
+                    .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                        b"UID=u-1",
+                    )))
+                    .unwrap(),
+            )
+            .await
+            .json()
+        }
+    };
+    assert_eq!(answer("checkout").await["test"], "checkout");
+    assert_eq!(answer("profile").await["test"], "profile");
+    assert_eq!(answer("checkout").await["errorCode"], 403120);
+    assert_eq!(
+        answer("other").await["errorCode"],
+        403007,
+        "untagged calls reach no test's stub"
+    );
+
+    let expect = "- stub: checkout-locked\n  times: 2\n- stub: profile-locked\n  times: 0\n";
+    let v = s
+        .call("POST", "/__admin/verify?header.x-test-id=checkout", expect)
+        .await
+        .json();
+    assert_eq!(v["passed"], true, "{v}");
+    assert_eq!(v["entries"], 2);
+
+    let r = s.call("DELETE", "/__admin/stubs/checkout-locked", "").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(answer("checkout").await["errorCode"], 403007);
+    assert_eq!(
+        answer("profile").await["test"],
+        "profile",
+        "the other test's stub stays"
+    );
+}
+
 #[tokio::test]
 async fn evictions_before_a_verification_starts_do_not_make_it_unreliable() {
     let s = server_with(
