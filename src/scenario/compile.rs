@@ -6,7 +6,7 @@
 //! (`stubs[2].request.params.UID.matches`); the loader turns key paths into `line:col`.
 //! Nothing is half-compiled: either the whole set is valid, or the caller gets every problem.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -293,7 +293,7 @@ pub fn compile_refs(inputs: &[&Input]) -> Result<ScenarioSet, Vec<CompileProblem
     // (the usual case) is not moved at all.
     stubs.sort_by_key(|s| s.priority);
     let machines = states::link_scenarios(&mut stubs);
-    let keys: Vec<IndexKey> = stubs.iter().map(|s| index_key(&s.matcher)).collect();
+    let keys = index_keys(&stubs);
     Ok(ScenarioSet {
         index: StubIndex::build(&keys),
         stubs,
@@ -333,16 +333,56 @@ fn stub_name(stub: &Stub, input: &Input, i: usize) -> String {
         .unwrap_or_else(|| format!("{}#{i}", input.label))
 }
 
-fn index_key(m: &RequestMatcher) -> IndexKey {
+/// Where each stub is filed in the index. A stub with an exact Gigya method goes under the
+/// exact-equality parameter that best tells its method's stubs apart: the name with the most
+/// distinct values among them (`UID` rather than a `format: json` or `include: profile` they
+/// all share), the first such parameter on a tie. Only stubs with a choice to make (two exact
+/// parameters or more) are counted, so a set keyed by one parameter costs nothing here.
+fn index_keys(stubs: &[CompiledStub]) -> Vec<IndexKey> {
+    type Hasher = foldhash::fast::RandomState;
+    let mut seen: HashSet<(&str, &str, &str), Hasher> = HashSet::default();
+    let mut distinct: HashMap<(&str, &str), usize, Hasher> = HashMap::default();
+    for stub in stubs {
+        let m = &stub.matcher;
+        let Some(method) = m.method.as_ref().and_then(Matcher::equality_text) else {
+            continue;
+        };
+        let exact = || {
+            m.params
+                .iter()
+                .filter_map(|f| Some((f.name.as_str(), f.matcher.equality_text()?)))
+        };
+        if exact().nth(1).is_none() {
+            continue;
+        }
+        for (name, value) in exact() {
+            if seen.insert((method, name, value)) {
+                *distinct.entry((method, name)).or_default() += 1;
+            }
+        }
+    }
+    let spread = |method: &str, name: &str| distinct.get(&(method, name)).copied().unwrap_or(0);
+    stubs
+        .iter()
+        .map(|stub| index_key(&stub.matcher, &spread))
+        .collect()
+}
+
+fn index_key(m: &RequestMatcher, spread: &impl Fn(&str, &str) -> usize) -> IndexKey {
     if let Some(method) = m.method.as_ref().and_then(Matcher::equality_text) {
-        let param = m.params.iter().find_map(|f| {
-            f.matcher
-                .equality_text()
-                .map(|v| (f.name.clone(), v.to_owned()))
-        });
+        let mut best: Option<(usize, &str, &str)> = None;
+        for f in &m.params {
+            let Some(value) = f.matcher.equality_text() else {
+                continue;
+            };
+            let n = spread(method, &f.name);
+            if best.is_none_or(|(most, _, _)| n > most) {
+                best = Some((n, f.name.as_str(), value));
+            }
+        }
         return IndexKey::Method {
             method: method.to_owned(),
-            param,
+            param: best.map(|(_, name, value)| (name.to_owned(), value.to_owned())),
         };
     }
     if let Some(path) = m.path.as_deref().and_then(Matcher::equality_text) {
@@ -438,5 +478,44 @@ impl Compiler {
                 })
             }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::exchange::CapturedRequest;
+    use crate::scenario::load::{Format, Source};
+    use crate::scenario::load_sources;
+
+    #[test]
+    fn stubs_are_filed_under_the_parameter_that_tells_them_apart() {
+        let mut yaml = String::from("version: 1\nstubs:\n");
+        // Every stub sends the same `include` and `format`; only `UID` differs.
+        for i in 0..50 {
+            yaml.push_str(&format!(
+                "  - request: {{ method: accounts.getAccountInfo, params: {{ include: profile, format: json, UID: u-{i} }} }}\n    response: {{}}\n"
+            ));
+        }
+        // One stub with `include` as its only exact parameter is filed under it.
+        yaml.push_str(
+            "  - request: { method: accounts.getAccountInfo, params: { include: profile } }\n    response: {}\n",
+        );
+        let set = load_sources(vec![Source {
+            label: "t.yaml".into(),
+            base_dir: ".".into(),
+            format: Format::Yaml,
+            text: yaml,
+        }])
+        .unwrap();
+        let mut ids = Vec::new();
+        let req = CapturedRequest::gigya_call(
+            "accounts.getAccountInfo",
+            [("include", "profile"), ("format", "json"), ("UID", "u-7")],
+        );
+        set.index.candidates(&req, &mut ids);
+        assert_eq!(ids, vec![7, 50]);
+        let req = CapturedRequest::gigya_call("accounts.getAccountInfo", [("UID", "u-9")]);
+        set.index.candidates(&req, &mut ids);
+        assert_eq!(ids, vec![9]);
     }
 }
