@@ -279,7 +279,8 @@ impl Engine {
     }
 
     fn unmatched(&self, set: &ScenarioSet, req: &CapturedRequest, ctx: &CallContext) -> Reply {
-        let near = set.near_misses(req, self.config.near_miss_limit);
+        let report = set.near_misses(req, self.config.near_miss_limit);
+        let near = report.nearest;
         let what = match &req.gigya_method {
             Some(m) => m.clone(),
             None => format!("{} {}", req.http_method, req.path),
@@ -299,6 +300,12 @@ impl Engine {
         } else {
             details.push_str("; nearest: ");
             details.push_str(&near.join("; "));
+        }
+        if report.compared < report.related {
+            details.push_str(&format!(
+                " (compared with the first {} of the {} stubs that could answer it)",
+                report.compared, report.related
+            ));
         }
         tracing::info!(target: "gigya_mock::unmatched", call = %what, nearest = ?near, "no stub matched");
         let mut spec =

@@ -382,9 +382,21 @@ impl RequestMatcher {
     /// criteria passed (for ranking near misses).
     #[must_use]
     pub fn explain(&self, req: &CapturedRequest) -> (Vec<String>, usize) {
-        let mut report = Report::default();
+        let mut report = Report {
+            words: true,
+            ..Report::default()
+        };
         self.walk(req, Some(&mut report));
         (report.reasons, report.passed)
+    }
+
+    /// How many criteria fail and how many pass: [`RequestMatcher::explain`]'s counts,
+    /// without writing the reasons (ranking many stubs for a near-miss report).
+    #[must_use]
+    pub fn score(&self, req: &CapturedRequest) -> (usize, usize) {
+        let mut report = Report::default();
+        self.walk(req, Some(&mut report));
+        (report.failed, report.passed)
     }
 
     /// Evaluates every criterion. Without a report it stops at the first failure; with one it
@@ -400,7 +412,10 @@ impl RequestMatcher {
                     Some(r) if ok => r.passed += 1,
                     Some(r) => {
                         matched = false;
-                        r.reasons.push($reason);
+                        r.failed += 1;
+                        if r.words {
+                            r.reasons.push($reason);
+                        }
                     }
                 }
             }};
@@ -503,7 +518,10 @@ impl RequestMatcher {
 
 #[derive(Default)]
 struct Report {
+    /// Write a reason per failed criterion (else only count them).
+    words: bool,
     reasons: Vec<String>,
+    failed: usize,
     passed: usize,
 }
 

@@ -34,6 +34,7 @@ pub use live::{
 };
 pub(crate) use responses::json_type;
 pub use responses::{CompiledResponse, GigyaResponse, RawResponse, valid_time};
+pub use set::{NEAR_MISS_SCAN, NearMisses};
 pub use source::StubSource;
 pub use states::ScenarioMachine;
 

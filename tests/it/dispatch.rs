@@ -114,6 +114,71 @@ fn unmatched_calls_name_the_nearest_stub_and_its_reason() {
     }
 }
 
+/// `count` stubs for `accounts.setAccountInfo`, each with its own UID and `data` tier "gold",
+/// except stub `odd`, whose tier is "silver".
+fn tier_stubs(count: usize, odd: usize) -> String {
+    let mut yaml = String::from("version: 1\nstubs:\n");
+    for i in 0..count {
+        let tier = if i == odd { "silver" } else { "gold" };
+        yaml.push_str(&format!(
+            "  - name: s{i}\n    request: {{ method: accounts.setAccountInfo, params: {{ UID: u-{i}, data: {{ json: {{ $.tier: {{ equals: {tier} }} }} }} }} }}\n    response: {{}}\n"
+        ));
+    }
+    yaml
+}
+
+#[test]
+fn the_nearest_stubs_come_first_however_many_there_are() {
+    // Every stub misses on UID; all but s20 also miss on the tier.
+    let e = engine(&tier_stubs(40, 20));
+    let req = call(
+        "accounts.setAccountInfo",
+        &[("UID", "u-none"), ("data", r#"{"tier":"silver"}"#)],
+    );
+    let Outcome::Unmatched(near) = e.dispatch(&req).outcome else {
+        panic!("not unmatched");
+    };
+    assert_eq!(near.len(), 3);
+    assert_eq!(
+        near[0],
+        r#"stub "s20": param UID expected "u-20", got "u-none""#
+    );
+    assert!(near[1].starts_with(r#"stub "s0": param UID"#), "{near:?}");
+    assert!(near[2].starts_with(r#"stub "s1": param UID"#), "{near:?}");
+}
+
+#[test]
+fn near_misses_compare_a_bounded_number_of_stubs_and_say_so() {
+    let limit = gigya_mock::scenario::compile::NEAR_MISS_SCAN;
+    // The one stub that is nearest comes after the first `limit` stubs: it is not compared.
+    let e = engine(&tier_stubs(limit + 5, limit + 2));
+    let req = call(
+        "accounts.setAccountInfo",
+        &[("UID", "u-none"), ("data", r#"{"tier":"silver"}"#)],
+    );
+    let reply = e.dispatch(&req);
+    let details = reply.json().unwrap()["errorDetails"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        details.ends_with(&format!(
+            " (compared with the first {limit} of the {} stubs that could answer it)",
+            limit + 5
+        )),
+        "{details}"
+    );
+    assert!(details.contains(r#"nearest: stub "s0""#), "{details}");
+    // Within the bound, no note.
+    let e = engine(&tier_stubs(limit, 3));
+    let details = e.dispatch(&req).json().unwrap()["errorDetails"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(details.contains(r#"nearest: stub "s3""#), "{details}");
+    assert!(!details.contains("compared with"), "{details}");
+}
+
 #[test]
 fn unmatched_code_is_configurable() {
     let e = Engine::new(
