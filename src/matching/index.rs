@@ -2,13 +2,18 @@
 //!
 //! Stubs are numbered in the order they are tried (priority, then declaration order). A stub
 //! whose Gigya method is an exact name goes into that method's bucket; inside the bucket, a stub
-//! with an exact-equality parameter (say `UID: u-100`) is filed under that parameter's value.
+//! with an exact-equality parameter (say `UID: u-100`) is filed under that parameter's value, and
+//! one with an exact string at a JSON path of a parameter (`data: {json: {$.tier: {equals:
+//! gold}}}`) under that string.
 //! Raw stubs with an exact path are filed by path. Everything else (regex methods, combinators)
 //! is "generic" and considered for every request. A lookup therefore costs a few hash probes
 //! plus the generic list, however many stubs there are.
 
 use std::collections::HashMap;
 
+use serde_json::Value;
+
+use super::jsonpath::JsonPath;
 use crate::exchange::CapturedRequest;
 
 /// Maps from request text (method, path, parameter value) to stubs: looked up on every
@@ -18,12 +23,12 @@ type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
 /// Where a stub is filed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IndexKey {
-    /// An exact Gigya method, optionally with one exact parameter (name, value).
+    /// An exact Gigya method, optionally with one exact parameter value.
     Method {
         /// The method name.
         method: String,
-        /// An exact-equality parameter.
-        param: Option<(String, String)>,
+        /// An exact-equality parameter, or an exact string at a JSON path of one.
+        param: Option<ParamKey>,
     },
     /// An exact raw path.
     Path(String),
@@ -31,10 +36,43 @@ pub enum IndexKey {
     Generic,
 }
 
+/// Where a stub's indexed value is, and what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamKey {
+    /// The parameter, as the stub spells it.
+    pub name: String,
+    /// A JSON path into the parameter's value (one that picks at most one value), whose string
+    /// is the key; `None`: the parameter's text is.
+    pub path: Option<JsonPath>,
+    /// The value.
+    pub value: String,
+}
+
+/// Where a bucket's keyed stubs take their key from: a parameter as the stubs spell it, and
+/// maybe a JSON path into it.
+#[derive(Debug, PartialEq, Eq)]
+struct KeyAt {
+    name: String,
+    path: Option<JsonPath>,
+}
+
+impl KeyAt {
+    /// The request's key text, if it has one.
+    fn in_request<'r>(&self, req: &'r CapturedRequest) -> Option<&'r str> {
+        match &self.path {
+            None => req.param(&self.name),
+            Some(path) => match path.select_one(req.params().get(&self.name)?.json()?)? {
+                Value::String(s) => Some(s),
+                _ => None,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Bucket {
-    /// Per parameter name, as the stubs spell it: value → stub ids.
-    keyed: Vec<(String, Map<Vec<u32>>)>,
+    /// Per parameter (and JSON path): value → stub ids.
+    keyed: Vec<(KeyAt, Map<Vec<u32>>)>,
     /// Stubs of this method without an indexable parameter.
     rest: Vec<u32>,
 }
@@ -61,13 +99,17 @@ impl StubIndex {
                     let bucket = index.by_method.entry(method.clone()).or_default();
                     match param {
                         None => bucket.rest.push(id),
-                        Some((name, value)) => {
+                        Some(ParamKey { name, path, value }) => {
                             // One map per spelling: a request is looked up with each, as
                             // each stub's own matcher reads the parameter by its spelling.
-                            let slot = match bucket.keyed.iter().position(|(n, _)| n == name) {
+                            let at = KeyAt {
+                                name: name.clone(),
+                                path: path.clone(),
+                            };
+                            let slot = match bucket.keyed.iter().position(|(k, _)| *k == at) {
                                 Some(i) => i,
                                 None => {
-                                    bucket.keyed.push((name.clone(), Map::default()));
+                                    bucket.keyed.push((at, Map::default()));
                                     bucket.keyed.len() - 1
                                 }
                             };
@@ -84,8 +126,8 @@ impl StubIndex {
 
     /// Fills `out` with the ids of every stub that may match, in the order to try them.
     pub fn candidates(&self, req: &CapturedRequest, out: &mut Vec<u32>) {
-        self.collect(req, out, |name, map, out| {
-            if let Some(ids) = req.param(name).and_then(|v| map.get(v)) {
+        self.collect(req, out, |at, map, out| {
+            if let Some(ids) = at.in_request(req).and_then(|v| map.get(v)) {
                 out.extend_from_slice(ids);
             }
         });
@@ -107,7 +149,7 @@ impl StubIndex {
         &self,
         req: &CapturedRequest,
         out: &mut Vec<u32>,
-        keyed: impl Fn(&str, &Map<Vec<u32>>, &mut Vec<u32>),
+        keyed: impl Fn(&KeyAt, &Map<Vec<u32>>, &mut Vec<u32>),
     ) {
         out.clear();
         out.extend_from_slice(&self.generic);
@@ -120,8 +162,8 @@ impl StubIndex {
             .and_then(|m| self.by_method.get(m))
         {
             out.extend_from_slice(&bucket.rest);
-            for (name, map) in &bucket.keyed {
-                keyed(name, map, out);
+            for (at, map) in &bucket.keyed {
+                keyed(at, map, out);
             }
         }
         out.sort_unstable();
@@ -135,7 +177,54 @@ mod tests {
     fn key(method: &str, param: Option<(&str, &str)>) -> IndexKey {
         IndexKey::Method {
             method: method.into(),
-            param: param.map(|(n, v)| (n.into(), v.into())),
+            param: param.map(|(name, value)| ParamKey {
+                name: name.into(),
+                path: None,
+                value: value.into(),
+            }),
+        }
+    }
+
+    fn json_key(method: &str, name: &str, path: &str, value: &str) -> IndexKey {
+        IndexKey::Method {
+            method: method.into(),
+            param: Some(ParamKey {
+                name: name.into(),
+                path: Some(JsonPath::parse(path).unwrap()),
+                value: value.into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn strings_at_json_paths_are_keys_too() {
+        let keys = [
+            json_key("a.b", "data", "$.tier", "gold"),
+            json_key("a.b", "data", "$.tier", "silver"),
+            json_key("a.b", "profile", "$.emails[0].address", "x@example.com"),
+            key("a.b", Some(("UID", "u1"))),
+        ];
+        let index = StubIndex::build(&keys);
+        let mut out = Vec::new();
+        let mut ids = |params: &[(&str, &str)]| {
+            index.candidates(
+                &CapturedRequest::gigya_call("a.b", params.iter().copied()),
+                &mut out,
+            );
+            out.clone()
+        };
+        assert_eq!(ids(&[("data", r#"{"tier":"silver"}"#)]), vec![1]);
+        assert_eq!(
+            ids(&[
+                ("DATA", r#"{"tier":"gold","x":1}"#),
+                ("profile", r#"{"emails":[{"address":"x@example.com"}]}"#),
+                ("UID", "u1"),
+            ]),
+            vec![0, 2, 3]
+        );
+        // Not JSON, not an object, not a string there, or nothing there: no key.
+        for data in ["gold", "[1]", r#"{"tier":1}"#, r#"{"tier":["gold"]}"#, "{}"] {
+            assert_eq!(ids(&[("data", data)]), Vec::<u32>::new(), "{data}");
         }
     }
 

@@ -97,6 +97,33 @@ impl JsonPath {
         })
     }
 
+    /// The path as written.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the path picks at most one value (no `*`).
+    #[must_use]
+    pub fn is_single(&self) -> bool {
+        !self.segments.iter().any(|s| matches!(s, Segment::Any))
+    }
+
+    /// The one value a path without `*` picks ([`JsonPath::is_single`]); for other paths, the
+    /// first of those [`JsonPath::select`] picks.
+    #[must_use]
+    pub fn select_one<'v>(&self, root: &'v Value) -> Option<&'v Value> {
+        let mut current = root;
+        for seg in &self.segments {
+            current = match (seg, current) {
+                (Segment::Key(k), Value::Object(m)) => m.get(k)?,
+                (Segment::Index(i), Value::Array(a)) => a.get(*i)?,
+                _ => return self.select(root).first().copied(),
+            };
+        }
+        Some(current)
+    }
+
     /// Every value the path selects (several only with `*`).
     #[must_use]
     pub fn select<'v>(&self, root: &'v Value) -> Vec<&'v Value> {

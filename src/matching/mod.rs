@@ -111,6 +111,23 @@ impl Matcher {
         }
     }
 
+    /// The string a JSON value must be for the matcher to hold, when nothing else can satisfy
+    /// it: an `equals` of a string that does not read as a number or a boolean (those also
+    /// equal the number or boolean).
+    #[must_use]
+    pub fn json_equality_string(&self) -> Option<&str> {
+        match self {
+            Matcher::Equals {
+                text,
+                value: Value::String(s),
+            } if s == text && s.parse::<f64>().is_err() && s != "true" && s != "false" => {
+                Some(text)
+            }
+            Matcher::AllOf(items) => items.iter().find_map(Matcher::json_equality_string),
+            _ => None,
+        }
+    }
+
     /// Whether the subject satisfies the matcher.
     #[must_use]
     pub fn is_match(&self, s: Subject<'_>) -> bool {

@@ -16,7 +16,8 @@ use regex::Regex;
 
 use super::expect::CompiledExpectation;
 use super::model::{Account, ScenarioFile, Site, Stub};
-use crate::matching::index::{IndexKey, StubIndex};
+use crate::matching::index::{IndexKey, ParamKey, StubIndex};
+use crate::matching::jsonpath::JsonPath;
 use crate::matching::{Matcher, RequestMatcher};
 
 mod faults;
@@ -335,61 +336,79 @@ fn stub_name(stub: &Stub, input: &Input, i: usize) -> String {
 }
 
 /// Where each stub is filed in the index. A stub with an exact Gigya method goes under the
-/// exact-equality parameter that best tells its method's stubs apart: the name with the most
+/// exact value that best tells its method's stubs apart — a parameter's text, or a string at a
+/// JSON path of a parameter (`data: {json: {$.tier: {equals: gold}}}`): the one with the most
 /// distinct values among them (`UID` rather than a `format: json` or `include: profile` they
-/// all share), the first such parameter on a tie. Only stubs with a choice to make (two exact
-/// parameters or more) are counted, so a set keyed by one parameter costs nothing here.
+/// all share), the first on a tie. Only stubs with a choice to make (two exact values or more)
+/// are counted, so a set keyed by one parameter costs nothing here.
 fn index_keys(stubs: &[CompiledStub]) -> Vec<IndexKey> {
     type Hasher = foldhash::fast::RandomState;
-    let mut seen: HashSet<(&str, &str, &str), Hasher> = HashSet::default();
-    let mut distinct: HashMap<(&str, &str), usize, Hasher> = HashMap::default();
+    let mut seen: HashSet<(&str, &str, &str, &str), Hasher> = HashSet::default();
+    let mut distinct: HashMap<(&str, &str, &str), usize, Hasher> = HashMap::default();
     for stub in stubs {
         let m = &stub.matcher;
         let Some(method) = m.method.as_ref().and_then(Matcher::equality_text) else {
             continue;
         };
-        let exact = || {
-            m.params
-                .iter()
-                .filter_map(|f| Some((f.name.as_str(), f.matcher.equality_text()?)))
-        };
-        if exact().nth(1).is_none() {
+        if exact_values(m).nth(1).is_none() {
             continue;
         }
-        for (name, value) in exact() {
-            if seen.insert((method, name, value)) {
-                *distinct.entry((method, name)).or_default() += 1;
+        for (name, path, value) in exact_values(m) {
+            let path = path.map_or("", JsonPath::as_str);
+            if seen.insert((method, name, path, value)) {
+                *distinct.entry((method, name, path)).or_default() += 1;
             }
         }
     }
-    let spread = |method: &str, name: &str| distinct.get(&(method, name)).copied().unwrap_or(0);
     stubs
         .iter()
-        .map(|stub| index_key(&stub.matcher, &spread))
+        .map(|stub| {
+            let m = &stub.matcher;
+            if let Some(method) = m.method.as_ref().and_then(Matcher::equality_text) {
+                let mut best: Option<(usize, ParamKey)> = None;
+                for (name, path, value) in exact_values(m) {
+                    let at = (method, name, path.map_or("", JsonPath::as_str));
+                    let n = distinct.get(&at).copied().unwrap_or(0);
+                    if best.as_ref().is_none_or(|(most, _)| n > *most) {
+                        let key = ParamKey {
+                            name: name.to_owned(),
+                            path: path.cloned(),
+                            value: value.to_owned(),
+                        };
+                        best = Some((n, key));
+                    }
+                }
+                return IndexKey::Method {
+                    method: method.to_owned(),
+                    param: best.map(|(_, key)| key),
+                };
+            }
+            if let Some(path) = m.path.as_deref().and_then(Matcher::equality_text) {
+                return IndexKey::Path(path.to_owned());
+            }
+            IndexKey::Generic
+        })
         .collect()
 }
 
-fn index_key(m: &RequestMatcher, spread: &impl Fn(&str, &str) -> usize) -> IndexKey {
-    if let Some(method) = m.method.as_ref().and_then(Matcher::equality_text) {
-        let mut best: Option<(usize, &str, &str)> = None;
-        for f in &m.params {
-            let Some(value) = f.matcher.equality_text() else {
-                continue;
-            };
-            let n = spread(method, &f.name);
-            if best.is_none_or(|(most, _, _)| n > most) {
-                best = Some((n, f.name.as_str(), value));
-            }
-        }
-        return IndexKey::Method {
-            method: method.to_owned(),
-            param: best.map(|(_, name, value)| (name.to_owned(), value.to_owned())),
+/// The exact values a request must have for the pattern to match, that the index can file it
+/// under: (parameter, JSON path into it, value). Plain parameters first.
+fn exact_values(m: &RequestMatcher) -> impl Iterator<Item = (&str, Option<&JsonPath>, &str)> {
+    let plain = m
+        .params
+        .iter()
+        .filter_map(|f| Some((f.name.as_str(), None, f.matcher.equality_text()?)));
+    let json = m.params.iter().flat_map(|f| {
+        let paths = match &f.matcher {
+            Matcher::Json(paths) => paths.as_slice(),
+            _ => &[],
         };
-    }
-    if let Some(path) = m.path.as_deref().and_then(Matcher::equality_text) {
-        return IndexKey::Path(path.to_owned());
-    }
-    IndexKey::Generic
+        paths.iter().filter_map(move |(path, inner)| {
+            let value = inner.json_equality_string().filter(|_| path.is_single())?;
+            Some((f.name.as_str(), Some(path), value))
+        })
+    });
+    plain.chain(json)
 }
 
 #[derive(Default)]
@@ -518,5 +537,105 @@ mod tests {
         let req = CapturedRequest::gigya_call("accounts.getAccountInfo", [("UID", "u-9")]);
         set.index.candidates(&req, &mut ids);
         assert_eq!(ids, vec![9]);
+    }
+
+    /// Random stub sets and requests: the first stub that matches among the index's candidates
+    /// is the first that matches in the whole list.
+    #[test]
+    fn the_index_never_changes_which_stub_answers() {
+        const PARAMS: [&str; 7] = [
+            "UID: u1",
+            "UID: u2",
+            "uid: u2",
+            "format: json",
+            "include: profile",
+            "UID: { matches: '^u[12]$' }",
+            "UID: { absent: true }",
+        ];
+        const JSON: [(&str, &str); 8] = [
+            ("$.tier", "gold"),
+            ("$.tier", "silver"),
+            ("tier", "gold"),
+            ("$.points", "'30'"),
+            ("$.flag", "'true'"),
+            ("$.tags[*]", "x"),
+            ("$.tags[0]", "x"),
+            ("$.a.b", "gold"),
+        ];
+        const DATA: [&str; 9] = [
+            r#"{"tier":"gold"}"#,
+            r#"{"tier":"silver","points":30}"#,
+            r#"{"points":"30","flag":true}"#,
+            r#"{"flag":"true","tags":["y","x"]}"#,
+            r#"{"tags":["x"],"a":{"b":"gold"}}"#,
+            r#"{"tier":5}"#,
+            "[1]",
+            "gold",
+            "{}",
+        ];
+        let mut rng = fastrand::Rng::with_seed(3);
+        for _ in 0..200 {
+            let mut yaml = String::from("version: 1\nstubs:\n");
+            for _ in 0..rng.usize(1..12) {
+                let method = ["a.b", "a.c"][rng.usize(..2)];
+                let mut params: Vec<String> = (0..rng.usize(0..3))
+                    .map(|_| PARAMS[rng.usize(..PARAMS.len())].to_owned())
+                    .collect();
+                if rng.bool() {
+                    let mut paths: Vec<String> = Vec::new();
+                    for _ in 0..rng.usize(1..3) {
+                        let (path, value) = JSON[rng.usize(..JSON.len())];
+                        if !paths.iter().any(|p| p.starts_with(&format!("'{path}'"))) {
+                            paths.push(format!("'{path}': {value}"));
+                        }
+                    }
+                    params.push(format!("data: {{ json: {{ {} }} }}", paths.join(", ")));
+                }
+                // Repeated names are not valid YAML mappings: keep the first of each.
+                let mut names = Vec::new();
+                params.retain(|p| {
+                    let name = p.split(':').next().unwrap_or_default().to_owned();
+                    let new = !names.contains(&name);
+                    names.push(name);
+                    new
+                });
+                yaml.push_str(&format!(
+                    "  - request: {{ method: {method}, params: {{ {} }} }}\n    response: {{}}\n",
+                    params.join(", ")
+                ));
+            }
+            let set = load_sources(vec![Source {
+                label: "t.yaml".into(),
+                base_dir: ".".into(),
+                format: Format::Yaml,
+                text: yaml.clone(),
+            }])
+            .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+            let mut ids = Vec::new();
+            for _ in 0..30 {
+                let method = ["a.b", "a.c"][rng.usize(..2)];
+                let mut params = Vec::new();
+                for (name, values) in [
+                    ("UID", &["u1", "u2", "u3"][..]),
+                    ("format", &["json", "xml"][..]),
+                    ("include", &["profile"][..]),
+                    ("data", &DATA[..]),
+                ] {
+                    if rng.bool() {
+                        params.push((name, values[rng.usize(..values.len())]));
+                    }
+                }
+                let req = CapturedRequest::gigya_call(method, params.iter().copied());
+                set.index.candidates(&req, &mut ids);
+                let indexed = ids
+                    .iter()
+                    .copied()
+                    .find(|id| set.stubs[*id as usize].matcher.matches(&req));
+                let listed = (0..set.stubs.len())
+                    .find(|id| set.stubs[*id].matcher.matches(&req))
+                    .map(|id| id as u32);
+                assert_eq!(indexed, listed, "{yaml}\n{method} {params:?}");
+            }
+        }
     }
 }
