@@ -2,7 +2,9 @@
 //!
 //! For the W1/W2 requests of the benchmark suite it times decoding a request
 //! (`CapturedRequest::new`) and answering it (`Engine::dispatch`), and it times loading the
-//! 10,000-stub W3 scenario set. The HTTP layer is left out on purpose: `bench/run.sh` measures
+//! 10,000-stub W3 scenario set. It then times answering against large stub sets that W2 does
+//! not cover: stubs told apart by a JSON field, stubs that all share a parameter besides their
+//! `UID`, stubs with only a regex, and a call no stub answers (its near-miss report). The HTTP layer is left out on purpose: `bench/run.sh` measures
 //! the whole server; this shows where gigya-mock's own microseconds go.
 //!
 //! ```text
@@ -67,6 +69,78 @@ fn main() -> anyhow::Result<()> {
         "W3 load + compile of 10,000 stubs: {:.1} ms (best of 5)",
         best.as_secs_f64() * 1e3
     );
+    large_sets()
+}
+
+/// Dispatch time per call against sets of 1 and of `LARGE` stubs for
+/// `accounts.setAccountInfo`, each stub written by `criteria(i)`; the call is for the last
+/// stub (`Some`), or for none of them.
+fn large_sets() -> anyhow::Result<()> {
+    const LARGE: usize = 10_000;
+    type Criteria = fn(usize) -> String;
+    let cases: [(&str, Criteria, bool); 4] = [
+        (
+            "JSON field",
+            |i| format!("data: {{ json: {{ $.member: {{ equals: m-{i} }} }} }}"),
+            true,
+        ),
+        ("UID + shared include", |i| format!("include: profile, UID: u-{i}"), true),
+        ("regex UID only", |i| format!("UID: {{ matches: '^u-{i}$' }}"), true),
+        ("unmatched (near misses)", |i| format!("UID: u-{i}"), false),
+    ];
+    println!();
+    println!("{:<26} {:>12} {:>14}", "dispatch ns per call", "1 stub", "10,000 stubs");
+    for (label, criteria, hit) in cases {
+        let mut row = Vec::new();
+        for n in [1, LARGE] {
+            let mut yaml = String::from("version: 1\nstubs:\n");
+            for i in 0..n {
+                yaml.push_str(&format!(
+                    "  - name: s{i}\n    request: {{ method: accounts.setAccountInfo, params: {{ {} }} }}\n    response: {{ body: {{ n: {i} }} }}\n",
+                    criteria(i)
+                ));
+            }
+            let set = gigya_mock::scenario::load_sources(vec![gigya_mock::scenario::load::Source {
+                label: "large.yaml".into(),
+                base_dir: PathBuf::from("."),
+                format: gigya_mock::scenario::load::Format::Yaml,
+                text: yaml,
+            }])
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let engine = Engine::new(set, EngineConfig::default());
+            let last = if hit { n - 1 } else { n };
+            let (uid, data) = (
+                format!("u-{last}"),
+                format!("{{\"member\":\"m-{last}\",\"tier\":\"gold\"}}"),
+            );
+            let call = || {
+                CapturedRequest::gigya_call(
+                    "accounts.setAccountInfo",
+                    [
+                        ("UID", uid.as_str()),
+                        ("include", "profile"),
+                        ("data", data.as_str()),
+                    ],
+                )
+            };
+            let body = engine.dispatch(&call()).body;
+            let answered = std::str::from_utf8(&body)
+                .unwrap_or("")
+                .contains(&format!("\"n\":{last}"));
+            anyhow::ensure!(answered == hit, "{label}: wrong answer");
+            let calls = if n == 1 { 20_000 } else { 200 };
+            let mut fastest = f64::MAX;
+            for _ in 0..5 {
+                let started = Instant::now();
+                for _ in 0..calls {
+                    drop(black_box(engine.dispatch(&call())));
+                }
+                fastest = fastest.min(started.elapsed().as_secs_f64() * 1e9 / calls as f64);
+            }
+            row.push(fastest);
+        }
+        println!("{label:<26} {:>12.0} {:>14.0}", row[0], row[1]);
+    }
     Ok(())
 }
 
