@@ -84,12 +84,23 @@ fn large_sets() -> anyhow::Result<()> {
             |i| format!("data: {{ json: {{ $.member: {{ equals: m-{i} }} }} }}"),
             true,
         ),
-        ("UID + shared include", |i| format!("include: profile, UID: u-{i}"), true),
-        ("regex UID only", |i| format!("UID: {{ matches: '^u-{i}$' }}"), true),
+        (
+            "UID + shared include",
+            |i| format!("include: profile, UID: u-{i}"),
+            true,
+        ),
+        (
+            "regex UID only",
+            |i| format!("UID: {{ matches: '^u-{i}$' }}"),
+            true,
+        ),
         ("unmatched (near misses)", |i| format!("UID: u-{i}"), false),
     ];
     println!();
-    println!("{:<26} {:>12} {:>14}", "dispatch ns per call", "1 stub", "10,000 stubs");
+    println!(
+        "{:<26} {:>12} {:>14}",
+        "dispatch ns per call", "1 stub", "10,000 stubs"
+    );
     for (label, criteria, hit) in cases {
         let mut row = Vec::new();
         for n in [1, LARGE] {
@@ -100,13 +111,14 @@ fn large_sets() -> anyhow::Result<()> {
                     criteria(i)
                 ));
             }
-            let set = gigya_mock::scenario::load_sources(vec![gigya_mock::scenario::load::Source {
-                label: "large.yaml".into(),
-                base_dir: PathBuf::from("."),
-                format: gigya_mock::scenario::load::Format::Yaml,
-                text: yaml,
-            }])
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let set =
+                gigya_mock::scenario::load_sources(vec![gigya_mock::scenario::load::Source {
+                    label: "large.yaml".into(),
+                    base_dir: PathBuf::from("."),
+                    format: gigya_mock::scenario::load::Format::Yaml,
+                    text: yaml,
+                }])
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let engine = Engine::new(set, EngineConfig::default());
             let last = if hit { n - 1 } else { n };
             let (uid, data) = (

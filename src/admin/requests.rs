@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{AdminError, AdminResult, json_response, text_response};
-use crate::journal::filter::Filter;
+use crate::journal::filter::{Filter, SELECTING_KEYS};
 use crate::journal::{Entry, Stats, har, junit, verify};
 use crate::scenario::fragment;
 use crate::scenario::load::Format;
@@ -96,9 +96,6 @@ enum ReportFormat {
     Junit,
 }
 
-/// The journal filters `POST /__admin/verify` takes, for messages.
-const VERIFY_FILTERS: &str = "method, param.<name>, header.<name>, stub, unmatched, since";
-
 pub(super) fn verify(
     shared: &Shared,
     parts: &http::request::Parts,
@@ -127,7 +124,7 @@ pub(super) fn verify(
             (key, value) if Filter::is_key(key) => scope.push((key, value)),
             (other, _) => {
                 return Err(AdminError::bad_request(format!(
-                    "unknown parameter `{other}`; POST /__admin/verify takes `format` and the journal filters ({VERIFY_FILTERS})"
+                    "unknown parameter `{other}`; POST /__admin/verify takes `format` and the journal filters ({SELECTING_KEYS})"
                 )));
             }
         }

@@ -10,7 +10,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 
-use crate::journal::filter::Filter;
+use crate::journal::filter::{Filter, SELECTING_KEYS};
 use crate::journal::{Entry, Stats};
 
 /// How long one admin call may take.
@@ -158,9 +158,7 @@ impl Scope {
                 bail!("--filter limit: every entry the filters select is read; drop `limit`");
             }
             if !Filter::is_key(key) {
-                bail!(
-                    "--filter {f:?}: unknown filter `{key}`; expected one of: method, param.<name>, header.<name>, stub, unmatched, since"
-                );
+                bail!("--filter {f:?}: unknown filter `{key}`; expected one of: {SELECTING_KEYS}");
             }
             pairs.push((key.to_owned(), value.to_owned()));
         }

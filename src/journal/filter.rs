@@ -19,6 +19,10 @@ pub const MAX_LIMIT: usize = 10_000;
 /// The filter keys, for messages.
 pub const KEYS: &str = "method, param.<name>, header.<name>, stub, unmatched, since, limit";
 
+/// The filter keys that choose entries (all but `limit`), for messages of the commands that
+/// read every entry they select (`verify`).
+pub const SELECTING_KEYS: &str = "method, param.<name>, header.<name>, stub, unmatched, since";
+
 /// A bad filter.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -232,6 +236,11 @@ mod tests {
         let f = Filter::parse(Some("since=2024-05-01T10:00:00Z")).unwrap();
         assert!(f.since_time.is_some());
         assert_eq!(Filter::parse(None).unwrap(), Filter::default());
+    }
+
+    #[test]
+    fn the_selecting_keys_are_the_keys_but_limit() {
+        assert_eq!(format!("{SELECTING_KEYS}, limit"), KEYS);
     }
 
     #[test]
