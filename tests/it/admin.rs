@@ -776,28 +776,16 @@ async fn verify_reports_met_and_unmet_expectations() {
     }
 }
 
-/// A form POST tagged with `x-test-id: <test>`, as one of several tests sharing a server.
-async fn tagged_call(s: &TestServer, test: &str, path: &str, form: &str) {
-    send(
-        http::Request::post(s.url(path))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("x-test-id", test)
-            .body(http_body_util::Full::new(bytes::Bytes::from(
-                form.to_owned(),
-            )))
-            .unwrap(),
-    )
-    .await;
-}
-
 #[tokio::test]
 async fn verify_counts_only_the_entries_its_filters_select() {
     let s = TestServer::start(STUBS).await;
     // Two tests share the server and make the same calls; only "b" deletes an account.
     for test in ["a", "b"] {
-        tagged_call(&s, test, "/accounts.setAccountInfo", "UID=u-100").await;
+        s.post_form_as(test, "/accounts.setAccountInfo", "UID=u-100")
+            .await;
     }
-    tagged_call(&s, "b", "/accounts.deleteAccount", "UID=u-100").await;
+    s.post_form_as("b", "/accounts.deleteAccount", "UID=u-100")
+        .await;
     let v = s.call("POST", "/__admin/verify", "").await.json();
     assert_eq!(
         v["passed"], false,
@@ -867,6 +855,13 @@ async fn verify_counts_only_the_entries_its_filters_select() {
     }
 }
 
+/// What `getAccountInfo` answers to test `test`.
+async fn answer(s: &TestServer, test: &str) -> Value {
+    s.post_form_as(test, "/accounts.getAccountInfo", "UID=u-1")
+        .await
+        .json()
+}
+
 /// The README's recipe for parallel tests on one server: stubs scoped by a header, checks
 /// scoped by the same header, clean-up by name.
 #[tokio::test]
@@ -879,28 +874,13 @@ async fn parallel_tests_keep_to_their_own_stubs_and_calls() {
         let r = s.call("POST", "/__admin/stubs", &stub).await;
         assert_eq!(r.status, 201, "{}", r.text());
     }
-    let answer = |test: &'static str| {
-        let url = s.url("/accounts.getAccountInfo");
-        async move {
-            send(
-                http::Request::post(url)
-                    .header("x-test-id", test)
-                    .body(http_body_util::Full::new(bytes::Bytes::from_static(
-                        b"UID=u-1",
-                    )))
-                    .unwrap(),
-            )
-            .await
-            .json()
-        }
-    };
-    assert_eq!(answer("checkout").await["test"], "checkout");
-    assert_eq!(answer("profile").await["test"], "profile");
-    assert_eq!(answer("checkout").await["errorCode"], 403120);
+    assert_eq!(answer(&s, "checkout").await["test"], "checkout");
+    assert_eq!(answer(&s, "profile").await["test"], "profile");
+    assert_eq!(answer(&s, "checkout").await["errorCode"], 403120);
     assert_eq!(
-        answer("other").await["errorCode"],
+        answer(&s, "other").await["errorCode"],
         403007,
-        "untagged calls reach no test's stub"
+        "another test's calls reach neither stub"
     );
 
     let expect = "- stub: checkout-locked\n  times: 2\n- stub: profile-locked\n  times: 0\n";
@@ -913,9 +893,9 @@ async fn parallel_tests_keep_to_their_own_stubs_and_calls() {
 
     let r = s.call("DELETE", "/__admin/stubs/checkout-locked", "").await;
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(answer("checkout").await["errorCode"], 403007);
+    assert_eq!(answer(&s, "checkout").await["errorCode"], 403007);
     assert_eq!(
-        answer("profile").await["test"],
+        answer(&s, "profile").await["test"],
         "profile",
         "the other test's stub stays"
     );

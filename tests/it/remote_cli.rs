@@ -188,29 +188,16 @@ async fn journal_prints_a_table_json_lines_and_har() {
     );
 }
 
-/// A form POST tagged with `x-test-id: <test>`, as one of several tests sharing a server.
-async fn tagged(s: &TestServer, test: &str, path: &str, form: &str) {
-    crate::support::send(
-        http::Request::post(s.url(path))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("x-test-id", test)
-            .body(http_body_util::Full::new(bytes::Bytes::from(
-                form.to_owned(),
-            )))
-            .unwrap(),
-    )
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_and_journal_read_only_what_their_filters_select() {
     let s = TestServer::start(STUBS).await;
     let url = s.url("");
     // Two tests share the server: "a" logs in once and updates u-100, "b" logs in twice.
-    tagged(&s, "a", "/accounts.login", "loginID=a").await;
-    tagged(&s, "b", "/accounts.login", "loginID=b").await;
-    tagged(&s, "a", "/accounts.setAccountInfo", "UID=u-100").await;
-    tagged(&s, "b", "/accounts.login", "loginID=b2").await;
+    s.post_form_as("a", "/accounts.login", "loginID=a").await;
+    s.post_form_as("b", "/accounts.login", "loginID=b").await;
+    s.post_form_as("a", "/accounts.setAccountInfo", "UID=u-100")
+        .await;
+    s.post_form_as("b", "/accounts.login", "loginID=b2").await;
     let (code, stdout, _) = run(&["verify", "--url", &url]).await;
     assert_eq!(
         code, 1,

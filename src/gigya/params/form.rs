@@ -347,6 +347,28 @@ mod tests {
         Ok(out)
     }
 
+    /// Decodes `raw` as a form body and checks the result against [`naive`]'s: the same value
+    /// for every name (the last one, when a name repeats), or the same problem.
+    fn decodes_like_naive(raw: &str) {
+        match (decode(None, Some(raw)), naive(raw)) {
+            (Ok(p), Ok(expected)) => {
+                for (name, _) in &expected {
+                    let last = expected.iter().rev().find(|(n, _)| n == name).unwrap();
+                    assert_eq!(
+                        p.get(name).map(Param::value),
+                        Some(last.1.as_str()),
+                        "{raw}"
+                    );
+                }
+            }
+            (Err(DecodeError::BadPercent { offset, .. }), Err(Some(at))) => {
+                assert_eq!(offset, at, "{raw}");
+            }
+            (Err(DecodeError::InvalidUtf8 { .. }), Err(None)) => {}
+            (got, want) => panic!("{raw}: {got:?} against {want:?}"),
+        }
+    }
+
     #[test]
     fn escapes_are_checked_at_every_offset() {
         let mut inputs = vec![
@@ -368,24 +390,7 @@ mod tests {
             }
         }
         for raw in inputs {
-            match (decode(None, Some(&raw)), naive(&raw)) {
-                (Ok(p), Ok(expected)) => {
-                    // Repeated names merge; compare the last value of each.
-                    for (name, _) in &expected {
-                        let last = expected.iter().rev().find(|(n, _)| n == name).unwrap();
-                        assert_eq!(
-                            p.get(name).map(Param::value),
-                            Some(last.1.as_str()),
-                            "{raw}"
-                        );
-                    }
-                }
-                (Err(DecodeError::BadPercent { offset, .. }), Err(Some(at))) => {
-                    assert_eq!(offset, at, "{raw}");
-                }
-                (Err(DecodeError::InvalidUtf8 { .. }), Err(None)) => {}
-                (got, want) => panic!("{raw}: {got:?} against {want:?}"),
-            }
+            decodes_like_naive(&raw);
         }
     }
 
@@ -402,23 +407,7 @@ mod tests {
             let raw: String = (0..len)
                 .map(|_| ALPHABET[rng.usize(..ALPHABET.len())])
                 .collect();
-            match (decode(None, Some(&raw)), naive(&raw)) {
-                (Ok(p), Ok(expected)) => {
-                    for (name, _) in &expected {
-                        let last = expected.iter().rev().find(|(n, _)| n == name).unwrap();
-                        assert_eq!(
-                            p.get(name).map(Param::value),
-                            Some(last.1.as_str()),
-                            "{raw}"
-                        );
-                    }
-                }
-                (Err(DecodeError::BadPercent { offset, .. }), Err(Some(at))) => {
-                    assert_eq!(offset, at, "{raw}");
-                }
-                (Err(DecodeError::InvalidUtf8 { .. }), Err(None)) => {}
-                (got, want) => panic!("{raw}: {got:?} against {want:?}"),
-            }
+            decodes_like_naive(&raw);
         }
     }
 

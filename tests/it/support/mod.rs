@@ -77,6 +77,19 @@ impl TestServer {
         .await
     }
 
+    /// POSTs a form body to a path with an `x-test-id` header, as one of several tests
+    /// sharing a server tags its calls.
+    pub async fn post_form_as(&self, test: &str, path: &str, form: &str) -> Resp {
+        send(
+            http::Request::post(self.url(path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("x-test-id", test)
+                .body(Full::new(Bytes::from(form.to_owned())))
+                .unwrap(),
+        )
+        .await
+    }
+
     /// Sends any method with a body (and a content type, when given) to a path on `addr`.
     pub async fn call_at(
         addr: SocketAddr,
