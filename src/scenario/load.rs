@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use super::compile::{self, CompileProblem, Input, KeyPath, ScenarioSet, Seg};
 use super::decode;
@@ -281,7 +282,9 @@ fn load_sources_with(
 
 /// One source, parsed and decoded. The positioned tree is not kept (it is several times the
 /// size of the text): positions that compiling needs later are found by parsing the text again
-/// ([`Decoded::tree`]), which happens only for files with expectations or problems.
+/// ([`Decoded::tree`]), which happens only for files with expectations or problems; the
+/// expectations' positions are then kept, so an unchanged file is not parsed again at the
+/// next reload.
 #[derive(Debug)]
 struct Decoded {
     /// How the file is named in messages.
@@ -296,6 +299,11 @@ struct Decoded {
     shape_positions: Vec<Pos>,
     /// The decoded input, when the text parsed.
     input: Option<Input>,
+    /// Positions already resolved in the text (the expectations').
+    positions: Mutex<Vec<(KeyPath, Pos)>>,
+    /// How many times the text was parsed again (tests check the position cache with it).
+    #[cfg(test)]
+    reparsed: std::sync::atomic::AtomicUsize,
 }
 
 impl Decoded {
@@ -309,12 +317,36 @@ impl Decoded {
             problems: vec![problem],
             shape_positions: Vec::new(),
             input: None,
+            positions: Mutex::default(),
+            #[cfg(test)]
+            reparsed: Default::default(),
         }
     }
 
     /// The positioned tree of the text, parsed again.
     fn tree(&self) -> Option<Node> {
+        #[cfg(test)]
+        self.reparsed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.format.parse(&self.text).ok().flatten()
+    }
+
+    /// A position resolved before.
+    fn known_position(&self, path: &KeyPath) -> Option<Pos> {
+        let known = self
+            .positions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        known.iter().find(|(p, _)| p == path).map(|(_, pos)| *pos)
+    }
+
+    /// Keeps a resolved position.
+    fn remember_position(&self, path: &KeyPath, pos: Pos) {
+        let mut known = self
+            .positions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        known.push((path.clone(), pos));
     }
 }
 
@@ -356,6 +388,9 @@ fn decode_source(src: Source) -> Decoded {
             base_dir: src.base_dir.clone(),
             file,
         }),
+        positions: Mutex::default(),
+        #[cfg(test)]
+        reparsed: Default::default(),
         label: src.label,
         text: src.text,
         format: src.format,
@@ -402,6 +437,9 @@ fn decode_all(sources: Vec<Source>) -> Vec<Decoded> {
                     }],
                     shape_positions: Vec::new(),
                     input: None,
+                    positions: Mutex::default(),
+                    #[cfg(test)]
+                    reparsed: Default::default(),
                 }],
             })
             .collect()
@@ -436,12 +474,26 @@ fn compile_decoded(
     };
     let set = match compile::compile_refs(&inputs) {
         Ok(mut set) => {
-            let trees = trees_of(&mut set.expectations.iter().map(|e| e.origin.0));
+            // Files are parsed again only for positions not resolved at an earlier load.
+            let known = |input: usize, path: &KeyPath| {
+                sources.get(input).and_then(|d| d.known_position(path))
+            };
+            let trees = trees_of(
+                &mut set
+                    .expectations
+                    .iter()
+                    .filter(|e| known(e.origin.0, &e.origin.1).is_none())
+                    .map(|e| e.origin.0),
+            );
             for e in &mut set.expectations {
                 let (input, path) = &e.origin;
-                if let (Some(input_ref), Some(Some(root))) = (inputs.get(*input), trees.get(*input))
-                {
+                let pos = known(*input, path).or_else(|| {
+                    let root = trees.get(*input)?.as_ref()?;
                     let pos = resolve(root, path);
+                    sources.get(*input)?.remember_position(path, pos);
+                    Some(pos)
+                });
+                if let (Some(input_ref), Some(pos)) = (inputs.get(*input), pos) {
                     e.location = Some(format!("{}:{}:{}", input_ref.label, pos.line, pos.col));
                 }
             }
@@ -796,6 +848,24 @@ mod tests {
             location(&set)
         );
         assert_eq!(location(&set), location(&fresh));
+        let reparsed = |cache: &LoadCache| {
+            let (_, a) = cache
+                .entries
+                .iter()
+                .find(|(label, _)| label.ends_with("a.yaml"))
+                .unwrap();
+            a.reparsed.load(std::sync::atomic::Ordering::Relaxed)
+        };
+        assert_eq!(reparsed(&cache), 1, "parsed again once, for the location");
+        // b.yaml changes; a.yaml's expectation keeps its location without a new parse.
+        std::fs::write(
+            &b,
+            stub_b("b") + "  - name: b2\n    request: {method: x.c}\n    response: {}\n",
+        )
+        .unwrap();
+        let set = load_paths_cached(&paths, &mut cache).unwrap();
+        assert_eq!(location(&set), location(&fresh));
+        assert_eq!(reparsed(&cache), 1);
         // a.yaml is unchanged (cached); its expectation now names a stub that is gone.
         std::fs::write(&b, stub_b("c")).unwrap();
         let cached = load_paths_cached(&paths, &mut cache).unwrap_err();
