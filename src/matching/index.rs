@@ -20,32 +20,32 @@ use crate::exchange::CapturedRequest;
 /// request, so hashed with a fast hasher (its seed is still random per map).
 type Map<V> = HashMap<String, V, foldhash::fast::RandomState>;
 
-/// Where a stub is filed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IndexKey {
+/// Where a stub is filed (borrowed from the stub: the index copies what it keeps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexKey<'a> {
     /// An exact Gigya method, optionally with one exact parameter value.
     Method {
         /// The method name.
-        method: String,
+        method: &'a str,
         /// An exact-equality parameter, or an exact string at a JSON path of one.
-        param: Option<ParamKey>,
+        param: Option<ParamKey<'a>>,
     },
     /// An exact raw path.
-    Path(String),
+    Path(&'a str),
     /// Considered for every request.
     Generic,
 }
 
 /// Where a stub's indexed value is, and what it is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParamKey {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamKey<'a> {
     /// The parameter, as the stub spells it.
-    pub name: String,
+    pub name: &'a str,
     /// A JSON path into the parameter's value (one that picks at most one value), whose string
     /// is the key; `None`: the parameter's text is.
-    pub path: Option<JsonPath>,
+    pub path: Option<&'a JsonPath>,
     /// The value.
-    pub value: String,
+    pub value: &'a str,
 }
 
 /// Where a bucket's keyed stubs take their key from: a parameter as the stubs spell it, and
@@ -69,6 +69,16 @@ impl KeyAt {
     }
 }
 
+/// Adds `id` to the stubs filed under `key`, copying the key only when it is new.
+fn push(map: &mut Map<Vec<u32>>, key: &str, id: u32) {
+    match map.get_mut(key) {
+        Some(ids) => ids.push(id),
+        None => {
+            map.insert(key.to_owned(), vec![id]);
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Bucket {
     /// Per parameter (and JSON path): value → stub ids.
@@ -88,35 +98,38 @@ pub struct StubIndex {
 impl StubIndex {
     /// Builds the index; the n-th key belongs to stub id n.
     #[must_use]
-    pub fn build<'a>(keys: impl IntoIterator<Item = &'a IndexKey>) -> Self {
+    pub fn build<'a>(keys: impl IntoIterator<Item = IndexKey<'a>>) -> Self {
         let mut index = Self::default();
         for (id, key) in keys.into_iter().enumerate() {
             let id = u32::try_from(id).unwrap_or(u32::MAX);
             match key {
                 IndexKey::Generic => index.generic.push(id),
-                IndexKey::Path(p) => index.by_path.entry(p.clone()).or_default().push(id),
+                IndexKey::Path(p) => push(&mut index.by_path, p, id),
                 IndexKey::Method { method, param } => {
-                    let bucket = index.by_method.entry(method.clone()).or_default();
-                    match param {
-                        None => bucket.rest.push(id),
-                        Some(ParamKey { name, path, value }) => {
-                            // One map per spelling: a request is looked up with each, as
-                            // each stub's own matcher reads the parameter by its spelling.
+                    let bucket = match index.by_method.get_mut(method) {
+                        Some(bucket) => bucket,
+                        None => index.by_method.entry(method.to_owned()).or_default(),
+                    };
+                    let Some(ParamKey { name, path, value }) = param else {
+                        bucket.rest.push(id);
+                        continue;
+                    };
+                    // One map per spelling: a request is looked up with each, as each stub's
+                    // own matcher reads the parameter by its spelling.
+                    let same = |(k, _): &(KeyAt, _)| k.name == name && k.path.as_ref() == path;
+                    let slot = match bucket.keyed.iter().position(same) {
+                        Some(i) => i,
+                        None => {
                             let at = KeyAt {
-                                name: name.clone(),
-                                path: path.clone(),
+                                name: name.to_owned(),
+                                path: path.cloned(),
                             };
-                            let slot = match bucket.keyed.iter().position(|(k, _)| *k == at) {
-                                Some(i) => i,
-                                None => {
-                                    bucket.keyed.push((at, Map::default()));
-                                    bucket.keyed.len() - 1
-                                }
-                            };
-                            if let Some((_, map)) = bucket.keyed.get_mut(slot) {
-                                map.entry(value.clone()).or_default().push(id);
-                            }
+                            bucket.keyed.push((at, Map::default()));
+                            bucket.keyed.len() - 1
                         }
+                    };
+                    if let Some((_, map)) = bucket.keyed.get_mut(slot) {
+                        push(map, value, id);
                     }
                 }
             }
@@ -174,37 +187,46 @@ impl StubIndex {
 mod tests {
     use super::*;
 
-    fn key(method: &str, param: Option<(&str, &str)>) -> IndexKey {
+    fn key<'a>(method: &'a str, param: Option<(&'a str, &'a str)>) -> IndexKey<'a> {
         IndexKey::Method {
-            method: method.into(),
+            method,
             param: param.map(|(name, value)| ParamKey {
-                name: name.into(),
+                name,
                 path: None,
-                value: value.into(),
+                value,
             }),
         }
     }
 
-    fn json_key(method: &str, name: &str, path: &str, value: &str) -> IndexKey {
+    fn json_key<'a>(
+        method: &'a str,
+        name: &'a str,
+        path: &'a JsonPath,
+        value: &'a str,
+    ) -> IndexKey<'a> {
         IndexKey::Method {
-            method: method.into(),
+            method,
             param: Some(ParamKey {
-                name: name.into(),
-                path: Some(JsonPath::parse(path).unwrap()),
-                value: value.into(),
+                name,
+                path: Some(path),
+                value,
             }),
         }
     }
 
     #[test]
     fn strings_at_json_paths_are_keys_too() {
+        let (tier, address) = (
+            JsonPath::parse("$.tier").unwrap(),
+            JsonPath::parse("$.emails[0].address").unwrap(),
+        );
         let keys = [
-            json_key("a.b", "data", "$.tier", "gold"),
-            json_key("a.b", "data", "$.tier", "silver"),
-            json_key("a.b", "profile", "$.emails[0].address", "x@example.com"),
+            json_key("a.b", "data", &tier, "gold"),
+            json_key("a.b", "data", &tier, "silver"),
+            json_key("a.b", "profile", &address, "x@example.com"),
             key("a.b", Some(("UID", "u1"))),
         ];
-        let index = StubIndex::build(&keys);
+        let index = StubIndex::build(keys);
         let mut out = Vec::new();
         let mut ids = |params: &[(&str, &str)]| {
             index.candidates(
@@ -236,9 +258,9 @@ mod tests {
             key("accounts.setAccountInfo", None),
             IndexKey::Generic,
             key("accounts.getAccountInfo", None),
-            IndexKey::Path("/accounts.setAccountInfo".into()),
+            IndexKey::Path("/accounts.setAccountInfo"),
         ];
-        let index = StubIndex::build(&keys);
+        let index = StubIndex::build(keys);
         let mut out = Vec::new();
         let req = CapturedRequest::gigya_call("accounts.setAccountInfo", [("uid", "u2")]);
         index.candidates(&req, &mut out);
@@ -257,7 +279,7 @@ mod tests {
             key("a.b", Some(("UID", "upper"))),
             key("a.b", Some(("uid", "lower"))),
         ];
-        let index = StubIndex::build(&keys);
+        let index = StubIndex::build(keys);
         let mut out = Vec::new();
         // Both spellings sent: each stub's matcher reads its own, so both are candidates.
         let req = CapturedRequest::gigya_call("a.b", [("uid", "lower"), ("UID", "upper")]);
@@ -271,10 +293,11 @@ mod tests {
 
     #[test]
     fn many_stubs_keep_candidate_lists_short() {
-        let keys: Vec<IndexKey> = (0..10_000)
-            .map(|i| key("accounts.setAccountInfo", Some(("UID", &format!("u{i}")))))
-            .collect();
-        let index = StubIndex::build(&keys);
+        let uids: Vec<String> = (0..10_000).map(|i| format!("u{i}")).collect();
+        let index = StubIndex::build(
+            uids.iter()
+                .map(|uid| key("accounts.setAccountInfo", Some(("UID", uid)))),
+        );
         let mut out = Vec::new();
         index.candidates(
             &CapturedRequest::gigya_call("accounts.setAccountInfo", [("UID", "u7777")]),

@@ -120,9 +120,7 @@ impl Matcher {
             Matcher::Equals {
                 text,
                 value: Value::String(s),
-            } if s == text && s.parse::<f64>().is_err() && s != "true" && s != "false" => {
-                Some(text)
-            }
+            } if s == text && !reads_as_number_or_bool(s) => Some(text),
             Matcher::AllOf(items) => items.iter().find_map(Matcher::json_equality_string),
             _ => None,
         }
@@ -269,6 +267,17 @@ fn explain_path(path: &JsonPath, m: &Matcher, root: &Value) -> Option<String> {
         "{path} {}",
         reason.unwrap_or_else(|| "does not match".to_owned())
     ))
+}
+
+/// Whether [`loose_eq`] may find `s` equal to a number or a boolean: it reads as one (`30`,
+/// `-1.5e3`, `inf`, `true`). Most strings start with a letter that rules it out at once.
+fn reads_as_number_or_bool(s: &str) -> bool {
+    match s.as_bytes().first() {
+        Some(b'0'..=b'9' | b'+' | b'-' | b'.' | b'i' | b'I' | b'n' | b'N' | b't' | b'f') => {
+            s.parse::<f64>().is_ok() || s == "true" || s == "false"
+        }
+        _ => false,
+    }
 }
 
 /// JSON equality where a string also equals a number or boolean with the same text, and

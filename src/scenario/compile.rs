@@ -295,9 +295,9 @@ pub fn compile_refs(inputs: &[&Input]) -> Result<ScenarioSet, Vec<CompileProblem
     // (the usual case) is not moved at all.
     stubs.sort_by_key(|s| s.priority);
     let machines = states::link_scenarios(&mut stubs);
-    let keys = index_keys(&stubs);
+    let index = StubIndex::build(index_keys(&stubs));
     Ok(ScenarioSet {
-        index: StubIndex::build(&keys),
+        index,
         stubs,
         sites,
         accounts,
@@ -339,12 +339,17 @@ fn stub_name(stub: &Stub, input: &Input, i: usize) -> String {
 /// exact value that best tells its method's stubs apart — a parameter's text, or a string at a
 /// JSON path of a parameter (`data: {json: {$.tier: {equals: gold}}}`): the one with the most
 /// distinct values among them (`UID` rather than a `format: json` or `include: profile` they
-/// all share), the first on a tie. Only stubs with a choice to make (two exact values or more)
-/// are counted, so a set keyed by one parameter costs nothing here.
-fn index_keys(stubs: &[CompiledStub]) -> Vec<IndexKey> {
+/// all share), the first on a tie. Values are counted over the first stubs of each method
+/// that have a choice to make (two exact values or more): enough to tell a `UID` from a
+/// `format`, and a set keyed by one parameter costs nothing here.
+fn index_keys(stubs: &[CompiledStub]) -> Vec<IndexKey<'_>> {
+    /// Stubs counted per method.
+    const SAMPLE: usize = 16;
     type Hasher = foldhash::fast::RandomState;
-    let mut seen: HashSet<(&str, &str, &str, &str), Hasher> = HashSet::default();
-    let mut distinct: HashMap<(&str, &str, &str), usize, Hasher> = HashMap::default();
+    let mut methods: HashMap<&str, KeyGroups<'_>, Hasher> = HashMap::default();
+    // (group, value) pairs seen, and distinct values per group.
+    let mut seen: HashSet<(usize, &str), Hasher> = HashSet::default();
+    let mut distinct: Vec<usize> = Vec::new();
     for stub in stubs {
         let m = &stub.matcher;
         let Some(method) = m.method.as_ref().and_then(Matcher::equality_text) else {
@@ -353,10 +358,17 @@ fn index_keys(stubs: &[CompiledStub]) -> Vec<IndexKey> {
         if exact_values(m).nth(1).is_none() {
             continue;
         }
+        let groups = methods.entry(method).or_default();
+        if groups.sampled == SAMPLE {
+            continue;
+        }
+        groups.sampled += 1;
         for (name, path, value) in exact_values(m) {
-            let path = path.map_or("", JsonPath::as_str);
-            if seen.insert((method, name, path, value)) {
-                *distinct.entry((method, name, path)).or_default() += 1;
+            let group = groups.id(name, path, &mut distinct);
+            if seen.insert((group, value)) {
+                if let Some(n) = distinct.get_mut(group) {
+                    *n += 1;
+                }
             }
         }
     }
@@ -365,30 +377,62 @@ fn index_keys(stubs: &[CompiledStub]) -> Vec<IndexKey> {
         .map(|stub| {
             let m = &stub.matcher;
             if let Some(method) = m.method.as_ref().and_then(Matcher::equality_text) {
-                let mut best: Option<(usize, ParamKey)> = None;
-                for (name, path, value) in exact_values(m) {
-                    let at = (method, name, path.map_or("", JsonPath::as_str));
-                    let n = distinct.get(&at).copied().unwrap_or(0);
-                    if best.as_ref().is_none_or(|(most, _)| n > *most) {
-                        let key = ParamKey {
-                            name: name.to_owned(),
-                            path: path.cloned(),
-                            value: value.to_owned(),
-                        };
-                        best = Some((n, key));
+                let mut values = exact_values(m).peekable();
+                let mut best = values.next();
+                if let (Some(_), Some(groups)) = (values.peek(), methods.get(method)) {
+                    let spread = |(name, path, _): (&str, Option<&JsonPath>, &str)| {
+                        groups
+                            .find(name, path)
+                            .and_then(|g| distinct.get(g).copied())
+                            .unwrap_or(0)
+                    };
+                    let mut most = best.map_or(0, spread);
+                    for candidate in values {
+                        let n = spread(candidate);
+                        if n > most {
+                            (best, most) = (Some(candidate), n);
+                        }
                     }
                 }
                 return IndexKey::Method {
-                    method: method.to_owned(),
-                    param: best.map(|(_, key)| key),
+                    method,
+                    param: best.map(|(name, path, value)| ParamKey { name, path, value }),
                 };
             }
             if let Some(path) = m.path.as_deref().and_then(Matcher::equality_text) {
-                return IndexKey::Path(path.to_owned());
+                return IndexKey::Path(path);
             }
             IndexKey::Generic
         })
         .collect()
+}
+
+/// The places (parameter, JSON path) a method's stubs have exact values at, numbered across
+/// methods, and how many of its stubs were counted.
+#[derive(Default)]
+struct KeyGroups<'a> {
+    places: Vec<(&'a str, Option<&'a JsonPath>, usize)>,
+    sampled: usize,
+}
+
+impl<'a> KeyGroups<'a> {
+    /// The number of a place (a method has few: they are searched, not hashed).
+    fn find(&self, name: &str, path: Option<&JsonPath>) -> Option<usize> {
+        self.places
+            .iter()
+            .find(|(n, p, _)| *n == name && *p == path)
+            .map(|(.., id)| *id)
+    }
+
+    /// The number of a place, numbering it (with a zero count) when it is new.
+    fn id(&mut self, name: &'a str, path: Option<&'a JsonPath>, counts: &mut Vec<usize>) -> usize {
+        self.find(name, path).unwrap_or_else(|| {
+            counts.push(0);
+            let id = counts.len() - 1;
+            self.places.push((name, path, id));
+            id
+        })
+    }
 }
 
 /// The exact values a request must have for the pattern to match, that the index can file it
