@@ -118,7 +118,8 @@ impl JsonPath {
             current = match (seg, current) {
                 (Segment::Key(k), Value::Object(m)) => m.get(k)?,
                 (Segment::Index(i), Value::Array(a)) => a.get(*i)?,
-                _ => return self.select(root).first().copied(),
+                (Segment::Any, _) => return self.select(root).first().copied(),
+                _ => return None,
             };
         }
         Some(current)
